@@ -1,0 +1,36 @@
+"""Start-up checks for the legacy user source: the mapping file and the live database."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core import checks
+
+from accounts.legacy import LegacySourceUnavailable, get_user_source
+from idp_bridge.errors import ConfigurationError
+
+
+@checks.register()
+def legacy_source_check(app_configs: object, **kwargs: object) -> list[checks.CheckMessage]:
+    if not settings.LEGACY_DATABASE_URL or not settings.LEGACY_MAPPING:
+        return []  # reported as missing settings by idp_bridge.E001
+    try:
+        source = get_user_source()
+        problems = source.check()
+    except ConfigurationError as exc:
+        return [
+            checks.Error(
+                str(exc), hint="Fix the file named by LEGACY_MAPPING (docs/legacy-mapping.md).", id="accounts.E001"
+            )
+        ]
+    except LegacySourceUnavailable as exc:
+        return [
+            checks.Warning(
+                f"The legacy database did not answer: {exc}",
+                hint="Check LEGACY_DATABASE_URL and that this host may connect; logins answer 503 until it does.",
+                id="accounts.W001",
+            )
+        ]
+    return [
+        checks.Error(problem, hint="Fix the mapping file named by LEGACY_MAPPING or the database.", id="accounts.E002")
+        for problem in problems
+    ]

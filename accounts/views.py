@@ -1,0 +1,107 @@
+"""The portal login page: legacy credentials in, a portal session out."""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render, resolve_url
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views import View
+from django.views.decorators.cache import never_cache
+from django.utils.decorators import method_decorator
+from django.views.decorators.debug import sensitive_post_parameters
+from oauth2_provider.models import get_application_model
+
+from accounts.authentication import AccountNeedsAttention
+from accounts.forms import LoginForm
+from accounts.legacy import LegacySourceUnavailable
+from accounts.session import current_portal_session, start_portal_session
+
+log = logging.getLogger("idp_bridge.login")
+
+RETRY_AFTER_SECONDS = 30
+
+
+def safe_next(request: HttpRequest, candidate: str | None) -> str:
+    """A local path to continue to: never another host, never a scheme-relative URL."""
+    if candidate and url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        parts = urlsplit(candidate)
+        if not parts.scheme and not parts.netloc and candidate.startswith("/"):
+            return candidate
+    return resolve_url(settings.LOGIN_REDIRECT_URL)
+
+
+def client_name_for(next_url: str) -> str | None:
+    """The relying party a login continues to, so the page can say where the user is going."""
+    parts = urlsplit(next_url)
+    if parts.path != reverse("oidc:authorize"):
+        return None
+    client_ids = parse_qs(parts.query).get("client_id", [])
+    if len(client_ids) != 1:
+        return None
+    app = get_application_model().objects.filter(client_id=client_ids[0]).only("name").first()
+    return app.name if app and app.name else None
+
+
+@method_decorator([never_cache, sensitive_post_parameters("password")], name="dispatch")
+class LoginView(View):
+    template_name = "accounts/login.html"
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return self.render(request, LoginForm())
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = LoginForm(request.POST)
+        if not form.is_valid():
+            return self.render(request, form, error=_("Enter your username and password."), status=400)
+        try:
+            user = authenticate(
+                request, legacy_login=form.cleaned_data["login"], password=form.cleaned_data["password"]
+            )
+        except LegacySourceUnavailable:
+            log.warning("login unavailable: legacy database did not answer")
+            retry_url = f"{reverse('accounts:login')}?{urlencode({'next': safe_next(request, request.POST.get('next'))})}"
+            response = render(request, "accounts/unavailable.html", {"retry_url": retry_url}, status=503)
+            response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+            return response
+        except AccountNeedsAttention:
+            message = _(
+                "This account needs attention from the portal administrators before it can sign in. "
+                "Please contact support."
+            )
+            return self.render(request, LoginForm(initial={"login": form.cleaned_data["login"]}), error=message)
+        if user is None:
+            # One message for unknown user, wrong password and inactive account: no enumeration.
+            message = _("The username or password is incorrect.")
+            return self.render(request, LoginForm(initial={"login": form.cleaned_data["login"]}), error=message)
+        start_portal_session(request, request.legacy_login_outcome)  # type: ignore[attr-defined]
+        return HttpResponseRedirect(safe_next(request, request.POST.get("next")), status=303)
+
+    def render(self, request: HttpRequest, form: LoginForm, *, error: str | None = None, status: int = 200) -> HttpResponse:
+        next_url = safe_next(request, request.POST.get("next") or request.GET.get("next"))
+        context = {
+            "form": form,
+            "error": error,
+            "next": next_url,
+            "client_name": client_name_for(next_url),
+            "reauthenticating": current_portal_session(request) is not None,
+            "forgot_password_url": settings.BRIDGE_FORGOT_PASSWORD_URL,
+        }
+        return render(request, self.template_name, context, status=status)
+
+
+def logged_out(request: HttpRequest) -> HttpResponse:
+    return render(request, "accounts/logged_out.html")
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    # A stale login form (expired session, back button) is the usual cause: say how to recover.
+    return render(request, "accounts/csrf_failure.html", status=403)

@@ -1,0 +1,66 @@
+"""Read the environment once, with types. Secrets have no defaults.
+
+A missing or malformed value does not crash the import: it is recorded and reported by a system
+check (``idp_bridge.checks``) that names the variable and the fix, so `manage.py check` shows every
+problem at once instead of the first traceback.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+
+@dataclass
+class EnvProblems:
+    """Problems found while reading the environment, reported later by system checks."""
+
+    missing: list[tuple[str, str]] = field(default_factory=list)  # (variable, hint)
+    invalid: list[tuple[str, str]] = field(default_factory=list)  # (variable, what is wrong + fix)
+
+
+problems = EnvProblems()
+
+
+def required(name: str, hint: str) -> str:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        problems.missing.append((name, hint))
+    return value
+
+
+def optional(name: str, default: str) -> str:
+    value = os.environ.get(name)
+    return default if value is None or value.strip() == "" else value.strip()
+
+
+def boolean(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    lowered = raw.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    problems.invalid.append((name, f"is {raw!r}; use true or false"))
+    return default
+
+
+def number(name: str, default: float, *, minimum: float = 0) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        problems.invalid.append((name, f"is {raw!r}; use a number such as {default:g}"))
+        return default
+    if value < minimum:
+        problems.invalid.append((name, f"is {raw!r}; use a number of at least {minimum:g}"))
+        return default
+    return value
+
+
+def words(name: str, default: str = "") -> list[str]:
+    return optional(name, default).replace(",", " ").split()

@@ -1,0 +1,68 @@
+"""Demo mode only: create the demo portal database and the demo relying party, then say how to use them."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.urls import reverse
+
+from accounts.legacy import reset_user_source
+from accounts.legacy.demo import DEMO_USERS, create_demo_database
+from oidc.clients import ClientRegistration, register_client
+
+DEMO_CLIENT_ID = "demo-rp"
+
+
+def demo_client_file() -> Path:
+    return Path(settings.STATE_DIR) / "demo-client.json"
+
+
+def demo_client_secret() -> str:
+    return json.loads(demo_client_file().read_text())["client_secret"]
+
+
+class Command(BaseCommand):
+    help = "Create the demo legacy portal database and demo client (BRIDGE_DEMO only)."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if not settings.BRIDGE_DEMO:
+            raise CommandError("demo_setup runs only with BRIDGE_DEMO=true (it creates demo accounts).")
+        legacy_path = Path(settings.LEGACY_DATABASE_URL.removeprefix("sqlite:///"))
+        create_demo_database(legacy_path)
+        reset_user_source()
+        secret_file = demo_client_file()
+        if secret_file.exists():
+            secret = demo_client_secret()
+        else:
+            secret = secrets.token_urlsafe(48)
+            secret_file.write_text(json.dumps({"client_id": DEMO_CLIENT_ID, "client_secret": secret}))
+            secret_file.chmod(0o600)
+        issuer = settings.BRIDGE_ISSUER
+        register_client(
+            ClientRegistration(
+                client_id=DEMO_CLIENT_ID,
+                name="Demo relying party",
+                redirect_uris=[issuer + reverse("demo_rp:callback")],
+                post_logout_redirect_uris=[issuer + reverse("demo_rp:home")],
+                client_secret=secret,
+            )
+        )
+        self.print_summary(issuer, secret)
+
+    def print_summary(self, issuer: str, secret: str) -> None:
+        out = self.stdout.write
+        out("")
+        out(self.style.SUCCESS("idp-bridge demo is ready"))
+        out(f"  Issuer:         {issuer}")
+        out(f"  Discovery:      {issuer}{reverse('oidc:discovery')}")
+        out(f"  Try it:         {issuer}{reverse('demo_rp:home')}  (a built-in relying party)")
+        out(f"  Demo client:    client_id={DEMO_CLIENT_ID}  client_secret={secret}")
+        out("  Demo users (from the demo legacy database):")
+        for user in DEMO_USERS:
+            out(f"    {user.username:<10} password: {user.password:<24} {user.scheme_description}")
+        out("")

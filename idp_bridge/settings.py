@@ -1,0 +1,228 @@
+"""Settings for idp-bridge, read once from the environment.
+
+Every variable is documented in docs/configuration.md. A missing or malformed value is reported by
+a system check (ids ``idp_bridge.E0xx``) with the variable's name and the fix; secrets have no
+defaults.
+"""
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import dj_database_url
+
+from idp_bridge import env
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+STATE_DIR = Path(env.optional("BRIDGE_STATE_DIR", str(BASE_DIR / "var")))
+
+SECRET_KEY = env.required(
+    "DJANGO_SECRET_KEY",
+    "Set DJANGO_SECRET_KEY to a long random value, e.g. "
+    "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`.",
+)
+DEBUG = env.boolean("DJANGO_DEBUG", False)
+
+# --- The issuer -------------------------------------------------------------------------------
+BRIDGE_ISSUER = env.required(
+    "BRIDGE_ISSUER",
+    "Set BRIDGE_ISSUER to the public https URL of this bridge, e.g. https://idp.example.edu "
+    "(no trailing slash); relying parties compare it to the iss claim character for character.",
+).rstrip("/")
+BRIDGE_USERNAME_DOMAIN = env.required(
+    "BRIDGE_USERNAME_DOMAIN",
+    "Set BRIDGE_USERNAME_DOMAIN to the domain of usernames, e.g. portal.example.edu: "
+    "preferred_username is <legacy username>@<domain>.",
+).lower()
+BRIDGE_KEY_ENCRYPTION_SECRET = env.required(
+    "BRIDGE_KEY_ENCRYPTION_SECRET",
+    "Set BRIDGE_KEY_ENCRYPTION_SECRET to a long random value kept apart from database backups; "
+    "it encrypts the signing keys at rest. Losing it means rotating to new keys.",
+)
+BRIDGE_EMAIL_VERIFIED = env.boolean("BRIDGE_EMAIL_VERIFIED", False)
+BRIDGE_ACR = env.optional("BRIDGE_ACR", "urn:idp-bridge:acr:password")
+BRIDGE_DEMO = env.boolean("BRIDGE_DEMO", False)
+BRIDGE_FORGOT_PASSWORD_URL = env.optional("BRIDGE_FORGOT_PASSWORD_URL", "")
+BRIDGE_INSTITUTION_NAME = env.optional("BRIDGE_INSTITUTION_NAME", "Research Portal")
+
+_issuer_parts = urlsplit(BRIDGE_ISSUER)
+ISSUER_IS_HTTPS = _issuer_parts.scheme == "https"
+ALLOWED_HOSTS = env.words("DJANGO_ALLOWED_HOSTS") or ([_issuer_parts.hostname] if _issuer_parts.hostname else [])
+CSRF_TRUSTED_ORIGINS = [f"{_issuer_parts.scheme}://{_issuer_parts.netloc}"] if _issuer_parts.netloc else []
+
+# --- Databases --------------------------------------------------------------------------------
+DATABASE_URL = env.optional("DATABASE_URL", f"sqlite:///{STATE_DIR / 'bridge.sqlite3'}")
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Concurrent logins and token requests on SQLite need a busy timeout rather than an instant
+    # "database is locked"; WAL lets readers proceed while a writer commits.
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+LEGACY_DATABASE_URL = env.required(
+    "LEGACY_DATABASE_URL",
+    "Set LEGACY_DATABASE_URL to the portal's user database, e.g. "
+    "postgresql://reader@db.example.edu/portal or sqlite:////srv/portal/users.db (read-only is enough).",
+)
+LEGACY_MAPPING = env.required(
+    "LEGACY_MAPPING",
+    "Set LEGACY_MAPPING to the path of the TOML file that maps the legacy table's columns "
+    "(see docs/legacy-mapping.md).",
+)
+LEGACY_CONNECT_TIMEOUT = env.number("LEGACY_CONNECT_TIMEOUT", 5, minimum=0.1)
+LEGACY_STATEMENT_TIMEOUT = env.number("LEGACY_STATEMENT_TIMEOUT", 5, minimum=0.1)
+
+# --- Django -----------------------------------------------------------------------------------
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "oauth2_provider",
+    "idp_bridge.apps.IdpBridgeConfig",
+    "accounts",
+    "oidc",
+]
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+ROOT_URLCONF = "idp_bridge.urls"
+WSGI_APPLICATION = "idp_bridge.wsgi.application"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "idp_bridge.context_processors.branding",
+            ],
+        },
+    },
+]
+
+# Portal users authenticate only through the legacy backend (keyword `legacy_login`); local staff
+# accounts for the admin site only through ModelBackend (keyword `username`). Django picks the
+# backend by the keywords passed, so neither can log in through the other's form.
+AUTHENTICATION_BACKENDS = [
+    "accounts.backends.LegacyBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "accounts:home"
+
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+    # Client secrets only (see oidc/hashers.py); never chosen for people's passwords.
+    "oidc.hashers.ClientSecretHasher",
+]
+
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_COOKIE_AGE = int(env.number("BRIDGE_SESSION_SECONDS", 8 * 3600, minimum=60))
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"  # Lax, not Strict: the browser returns from relying parties via top-level GETs
+SESSION_COOKIE_SECURE = ISSUER_IS_HTTPS
+SESSION_COOKIE_NAME = "idp_bridge_session"
+CSRF_COOKIE_SECURE = ISSUER_IS_HTTPS
+CSRF_COOKIE_HTTPONLY = True
+CSRF_FAILURE_VIEW = "accounts.views.csrf_failure"
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.boolean("BRIDGE_BEHIND_PROXY", False) else None
+if ISSUER_IS_HTTPS:
+    SECURE_HSTS_SECONDS = int(env.number("BRIDGE_HSTS_SECONDS", 31536000))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = False
+    SECURE_SSL_REDIRECT = env.boolean("BRIDGE_SSL_REDIRECT", True)
+# A request with an absurd body is refused before any view sees it.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 100
+
+LANGUAGE_CODE = "en"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+STATIC_ROOT = STATE_DIR / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.optional("BRIDGE_LOG_LEVEL", "INFO")},
+    # DOT logs client ids and token-related debug lines; keep it at WARNING.
+    "loggers": {"oauth2_provider": {"level": "WARNING"}, "django.db.backends": {"level": "WARNING"}},
+}
+
+# --- OAuth 2.0 / OpenID Connect (django-oauth-toolkit) ----------------------------------------
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oidc.Application"
+OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oidc.AccessToken"
+OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL = "oidc.RefreshToken"
+OAUTH2_PROVIDER_ID_TOKEN_MODEL = "oidc.IDToken"
+OAUTH2_PROVIDER_GRANT_MODEL = "oidc.Grant"
+
+ACCESS_TOKEN_SECONDS = int(env.number("BRIDGE_ACCESS_TOKEN_SECONDS", 3600, minimum=60))
+ID_TOKEN_SECONDS = int(env.number("BRIDGE_ID_TOKEN_SECONDS", 3600, minimum=60))
+REFRESH_TOKEN_SECONDS = int(env.number("BRIDGE_REFRESH_TOKEN_SECONDS", 30 * 24 * 3600, minimum=60))
+
+OAUTH2_PROVIDER = {
+    "OIDC_ENABLED": True,
+    "OIDC_ISS_ENDPOINT": BRIDGE_ISSUER,
+    "OAUTH2_VALIDATOR_CLASS": "oidc.validators.BridgeValidator",
+    "SCOPES": {
+        "openid": "Sign you in (your account's permanent identifier)",
+        "profile": "Your name, username and organization",
+        "email": "Your email address",
+    },
+    "DEFAULT_SCOPES": ["openid"],
+    "PKCE_REQUIRED": "oidc.policy.pkce_required",
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https", "http"],
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
+    "ACCESS_TOKEN_EXPIRE_SECONDS": ACCESS_TOKEN_SECONDS,
+    "ID_TOKEN_EXPIRE_SECONDS": ID_TOKEN_SECONDS,
+    "REFRESH_TOKEN_EXPIRE_SECONDS": REFRESH_TOKEN_SECONDS,
+    "ROTATE_REFRESH_TOKEN": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "REFRESH_TOKEN_GRACE_PERIOD_SECONDS": 0,
+    "CLIENT_SECRET_HASHER": "client_secret_hmac",
+    "REQUEST_APPROVAL_PROMPT": "force",
+    "OIDC_RESPONSE_TYPES_SUPPORTED": ["code"],
+    "OIDC_RP_INITIATED_LOGOUT_ENABLED": True,
+    "OIDC_RP_INITIATED_LOGOUT_ALWAYS_PROMPT": False,
+    "OIDC_RP_INITIATED_LOGOUT_STRICT_REDIRECT_URIS": True,
+    "OIDC_RP_INITIATED_LOGOUT_ACCEPT_EXPIRED_TOKENS": True,
+    "OIDC_RP_INITIATED_LOGOUT_DELETE_TOKENS": False,
+    # RFC 9700 best current practice, all of it: no implicit or password grant, S256 only,
+    # `iss` in authorization responses, tokens stored as checksums only.
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+}

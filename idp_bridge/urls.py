@@ -1,0 +1,13 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("", include("oidc.urls")),
+    path("", include("accounts.urls")),
+]
+
+if settings.BRIDGE_DEMO:
+    # The demo relying party exists only in demo mode (`make run`), never in production.
+    urlpatterns.append(path("demo-rp/", include("idp_bridge.demo_rp")))
