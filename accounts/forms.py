@@ -17,3 +17,9 @@ class LoginForm(forms.Form):
         max_length=MAX_PASSWORD_LENGTH,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        # A NUL byte in a password is refused by the hasher registry like any wrong password, so the
+        # page is the same as for every other failure (Django's form would answer differently).
+        self.fields["password"].validators = []

@@ -169,6 +169,11 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = True
+# WhiteNoise warns about a missing STATIC_ROOT; before `collectstatic` it is simply empty.
+try:
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+except OSError:
+    pass  # a read-only image: collectstatic created it at build time
 
 LOGGING = {
     "version": 1,

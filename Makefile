@@ -1,0 +1,36 @@
+# idp-bridge: `make run` serves the demo issuer; `make test` runs the whole suite.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+STATE := var
+PYTEST_ARGS ?=
+
+.PHONY: run test test-sqlite test-postgres lint clean
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -c 'import sys; assert sys.version_info >= (3, 11), "idp-bridge needs Python 3.11 or newer"'
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[test,dev]"
+	@touch $@
+
+run: $(VENV)/.installed
+	@$(PY) -m idp_bridge.demo_env $(STATE)/demo.env $(PORT)
+	@set -a && . ./$(STATE)/demo.env && set +a && \
+	$(PY) manage.py migrate --noinput -v0 --skip-checks && \
+	$(PY) manage.py demo_setup --skip-checks && \
+	exec $(PY) manage.py runserver 127.0.0.1:$(PORT) --noreload
+
+test: $(VENV)/.installed
+	$(PY) -m pytest $(PYTEST_ARGS)
+	@if $(PY) -m tests.postgres_available; then \
+		echo "== again with the bridge database on PostgreSQL =="; \
+		TEST_DATABASE=postgres $(PY) -m pytest $(PYTEST_ARGS); \
+	else echo "PostgreSQL is not reachable at 127.0.0.1:5432: skipped the PostgreSQL run (start it to include it)"; fi
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+
+clean:
+	rm -rf $(VENV) $(STATE) .pytest_cache .hypothesis
