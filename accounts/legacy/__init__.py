@@ -1,0 +1,148 @@
+"""The legacy user-source contract.
+
+A read-only user store in the style of Keycloak's User Storage SPI: look a user up by the login
+name or by the immutable legacy id. "Not found" is ``None``; several matching rows is an error,
+never "pick the first"; an outage is ``LegacySourceUnavailable`` (a 503 for the user, never
+"wrong password"). There is deliberately no write side.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Protocol
+
+from idp_bridge.errors import BridgeError, ConfigurationError
+
+
+class LegacySourceError(BridgeError):
+    """Root of the legacy user source's errors."""
+
+
+class LegacySourceUnavailable(LegacySourceError):
+    """The legacy database cannot be reached or did not answer in time."""
+
+
+class DuplicateLegacyUser(LegacySourceError):
+    """More than one legacy row matches one login name: an admin must resolve it.
+
+    ``legacy_ids`` holds the ids of the matching rows that were seen (at least two; the lookup
+    stops reading after two, so there may be more).
+    """
+
+    def __init__(self, message: str, legacy_ids: Iterable[str] = ()) -> None:
+        super().__init__(message)
+        self.legacy_ids: tuple[str, ...] = tuple(legacy_ids)
+
+
+class LegacyMappingError(ConfigurationError):
+    """The mapping file is invalid, or does not fit the live legacy database.
+
+    The message names the file, the key and the fix.
+    """
+
+
+@dataclass(frozen=True, slots=True)
+class LegacyUser:
+    """One legacy account as the mapping file describes it. Values never written back."""
+
+    legacy_id: str  # immutable primary key, rendered as text
+    username: str
+    password_hash: str | None
+    salt: str | None = None
+    email: str | None = None
+    name: str | None = None
+    given_name: str | None = None
+    family_name: str | None = None
+    organization: str | None = None
+    is_active: bool = True
+    password_scheme: str | None = None  # explicit scheme from the mapping, else identified by format
+
+    def __repr__(self) -> str:  # never print the hash or salt (they end up in logs and tracebacks)
+        return f"LegacyUser(legacy_id={self.legacy_id!r}, username={self.username!r})"
+
+
+class LegacyUserSource(Protocol):
+    def get_by_login(self, login: str) -> LegacyUser | None:
+        """The account a person types ``login`` for, or None. Raises LegacySourceUnavailable."""
+
+    def get_by_id(self, legacy_id: str) -> LegacyUser | None:
+        """The account with this immutable id, or None. Raises LegacySourceUnavailable."""
+
+    def check(self) -> list[str]:
+        """Problems with the mapping against the live database, in plain words ([] if none).
+
+        Raises LegacySourceUnavailable when the database does not answer.
+        """
+
+
+# --- the configured source -------------------------------------------------------------------
+
+_source: LegacyUserSource | None = None
+_source_lock = threading.Lock()
+
+
+def get_user_source() -> LegacyUserSource:
+    """The process-wide legacy user source, built once from Django settings.
+
+    Settings: ``LEGACY_DATABASE_URL`` (required), ``LEGACY_MAPPING`` (required: path of the TOML
+    mapping file), ``LEGACY_CONNECT_TIMEOUT`` and ``LEGACY_STATEMENT_TIMEOUT`` (seconds, default 5).
+    Raises ConfigurationError (LegacyMappingError for the mapping file) naming the setting to fix.
+    Building it does not connect; the first lookup (or ``check()``) does.
+    """
+    global _source
+    with _source_lock:
+        if _source is None:
+            _source = _build_source_from_settings()
+        return _source
+
+
+def reset_user_source() -> None:
+    """Forget (and close) the cached source, so the next ``get_user_source()`` rebuilds it."""
+    global _source
+    with _source_lock:
+        source, _source = _source, None
+    close = getattr(source, "close", None)
+    if callable(close):
+        close()
+
+
+def _build_source_from_settings() -> LegacyUserSource:
+    from django.conf import settings
+
+    from accounts.legacy.mapping import load_mapping
+    from accounts.legacy.sql import SqlUserSource
+
+    url = getattr(settings, "LEGACY_DATABASE_URL", None)
+    if not isinstance(url, str) or not url.strip():
+        raise ConfigurationError(
+            "LEGACY_DATABASE_URL is not set: point it at the portal's user database, e.g. "
+            "postgresql://reader@db.example.org/portal or sqlite:////srv/portal/portal.db"
+        )
+    mapping_path = getattr(settings, "LEGACY_MAPPING", None)
+    if not mapping_path:
+        raise ConfigurationError(
+            "LEGACY_MAPPING is not set: give the path of the TOML file that maps the portal's user "
+            "table (see docs/legacy-mapping.md)"
+        )
+    timeouts: dict[str, float] = {}
+    for setting, default in (("LEGACY_CONNECT_TIMEOUT", 5.0), ("LEGACY_STATEMENT_TIMEOUT", 5.0)):
+        value = getattr(settings, setting, default)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 300:
+            raise ConfigurationError(
+                f"{setting} must be a number of seconds between 0 and 300, not {value!r}"
+            )
+        timeouts[setting] = float(value)
+    mapping = load_mapping(mapping_path)
+    try:
+        return SqlUserSource(
+            url,
+            mapping,
+            connect_timeout=timeouts["LEGACY_CONNECT_TIMEOUT"],
+            statement_timeout=timeouts["LEGACY_STATEMENT_TIMEOUT"],
+        )
+    except LegacyMappingError:
+        raise
+    except ConfigurationError as exc:
+        raise ConfigurationError(f"LEGACY_DATABASE_URL: {exc}") from exc
