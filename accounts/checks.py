@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core import checks
 
+from accounts.hashers import check_dummy_hash
 from accounts.legacy import LegacySourceUnavailable, get_user_source
 from idp_bridge.errors import ConfigurationError
 
@@ -33,4 +34,20 @@ def legacy_source_check(app_configs: object, **kwargs: object) -> list[checks.Ch
     return [
         checks.Error(problem, hint="Fix the mapping file named by LEGACY_MAPPING or the database.", id="accounts.E002")
         for problem in problems
+    ]
+
+
+@checks.register()
+def dummy_hash_check(app_configs: object, **kwargs: object) -> list[checks.CheckMessage]:
+    if not settings.BRIDGE_DUMMY_HASH:
+        return []
+    problem = check_dummy_hash(settings.BRIDGE_DUMMY_HASH)
+    if problem is None:
+        return []
+    return [
+        checks.Error(
+            f"BRIDGE_DUMMY_HASH is {problem}.",
+            hint="Set it to a real hash in the portal's costliest format (any password), or unset it.",
+            id="accounts.E003",
+        )
     ]

@@ -73,6 +73,8 @@ LEGACY_MAPPING = env.required(
     "Set LEGACY_MAPPING to the path of the TOML file that maps the legacy table's columns "
     "(see docs/legacy-mapping.md).",
 )
+# Unknown users are "verified" against this so their answer takes as long as a real user's.
+BRIDGE_DUMMY_HASH = env.optional("BRIDGE_DUMMY_HASH", "")
 LEGACY_CONNECT_TIMEOUT = env.number("LEGACY_CONNECT_TIMEOUT", 5, minimum=0.1)
 LEGACY_STATEMENT_TIMEOUT = env.number("LEGACY_STATEMENT_TIMEOUT", 5, minimum=0.1)
 
