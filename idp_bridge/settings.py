@@ -154,8 +154,15 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.boolean("BRIDGE_BEHIND_PROXY", False) else None
 if ISSUER_IS_HTTPS:
     SECURE_HSTS_SECONDS = int(env.number("BRIDGE_HSTS_SECONDS", 31536000))
-    SECURE_HSTS_INCLUDE_SUBDOMAINS = False
     SECURE_SSL_REDIRECT = env.boolean("BRIDGE_SSL_REDIRECT", True)
+# Whether every subdomain of the campus domain is https-only is the campus's decision, not ours:
+# off by default, and Django's reminders about it are silenced so `check --deploy` can gate starts.
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.boolean("BRIDGE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env.boolean("BRIDGE_HSTS_PRELOAD", False)
+SILENCED_SYSTEM_CHECKS = [
+    *([] if SECURE_HSTS_INCLUDE_SUBDOMAINS else ["security.W005"]),
+    *([] if SECURE_HSTS_PRELOAD else ["security.W021"]),
+]
 # A request with an absurd body is refused before any view sees it.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 100
@@ -209,7 +216,8 @@ OAUTH2_PROVIDER = {
     },
     "DEFAULT_SCOPES": ["openid"],
     "PKCE_REQUIRED": "oidc.policy.pkce_required",
-    "ALLOWED_REDIRECT_URI_SCHEMES": ["https", "http"],
+    # Plain http redirect URIs (loopback only, see oidc/redirects.py) only for a development issuer.
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https"] if ISSUER_IS_HTTPS else ["https", "http"],
     "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
     "ACCESS_TOKEN_EXPIRE_SECONDS": ACCESS_TOKEN_SECONDS,
     "ID_TOKEN_EXPIRE_SECONDS": ID_TOKEN_SECONDS,
@@ -232,4 +240,8 @@ OAUTH2_PROVIDER = {
     "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
     "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
     "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
 }

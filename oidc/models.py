@@ -40,6 +40,9 @@ class TokenContext(AuthContext):
     """The authentication context plus the ``claims`` request, carried from grant to token to refresh."""
 
     claims_request = models.TextField(blank=True, help_text="The OIDC `claims` request parameter (JSON)")
+    # SHA-256 of the authorization code the token descends from: a replayed code revokes them all
+    # (RFC 6749 4.1.2, RFC 9700 4.5).
+    code_checksum = models.CharField(max_length=64, blank=True, db_index=True)
 
     class Meta:
         abstract = True

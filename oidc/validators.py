@@ -49,6 +49,19 @@ def _auth_context_fields(request: Any) -> dict[str, Any]:
     }
 
 
+def code_checksum(code: str) -> str:
+    return hashlib.sha256(code.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _token_lineage(request: Any) -> dict[str, str]:
+    """What a new token inherits from the request: the claims asked for and the code it came from."""
+    if request.grant_type == "authorization_code":
+        checksum = code_checksum(request.code)
+    else:
+        checksum = getattr(request, "bridge_code_checksum", "")
+    return {"claims_request": _claims_request_json(request), "code_checksum": checksum}
+
+
 def _claims_request_json(request: Any) -> str:
     requested = getattr(request, "claims", None)
     return json.dumps(requested, separators=(",", ":")) if isinstance(requested, dict) and requested else ""
@@ -71,7 +84,10 @@ class BridgeValidator(OAuth2Validator):
         grant = (
             Grant.objects.select_related("user__profile__subject").filter(code=code, application=client).first()
         )
-        if grant is None or grant.is_expired():
+        if grant is None:
+            self._revoke_tokens_from_replayed_code(code, client)
+            return False
+        if grant.is_expired():
             return False
         request.scopes = grant.scope.split(" ")
         request.user = grant.user
@@ -90,7 +106,18 @@ class BridgeValidator(OAuth2Validator):
             for name, value in _auth_context_from(token).items():
                 setattr(request, name, value)
             request.claims = token.requested_claims()
+            request.bridge_code_checksum = token.code_checksum
         return bool(valid)
+
+    @staticmethod
+    def _revoke_tokens_from_replayed_code(code: str, client: Any) -> None:
+        """A code presented twice was stolen or replayed: revoke what the first exchange issued."""
+        checksum = code_checksum(code)
+        for refresh_token in RefreshToken.objects.filter(
+            code_checksum=checksum, application=client, revoked__isnull=True
+        ):
+            refresh_token.revoke()
+        AccessToken.objects.filter(code_checksum=checksum, application=client).delete()
 
     def _create_authorization_code(self, request: Any, code: dict[str, str], expires: Any = None) -> Any:
         grant = super()._create_authorization_code(request, code, expires)
@@ -111,7 +138,7 @@ class BridgeValidator(OAuth2Validator):
             application=request.client,
             source_refresh_token=source_refresh_token,
             resource=getattr(request, "resource", []),
-            claims_request=_claims_request_json(request),
+            **_token_lineage(request),
             **_auth_context_fields(request),
         )
         self._set_token_value(access_token, token["access_token"])
@@ -127,7 +154,7 @@ class BridgeValidator(OAuth2Validator):
             access_token=access_token,
             token_family=previous_refresh_token.token_family if previous_refresh_token else uuid.uuid4(),
             resource=getattr(request, "resource", []),
-            claims_request=_claims_request_json(request),
+            **_token_lineage(request),
             **_auth_context_fields(request),
         )
         self._set_token_value(refresh_token, refresh_token_code)

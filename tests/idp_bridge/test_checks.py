@@ -9,7 +9,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 GOOD_ENV = {
-    "DJANGO_SECRET_KEY": "x" * 50,
+    "DJANGO_SECRET_KEY": "test-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
     "BRIDGE_ISSUER": "https://idp.example.edu",
     "BRIDGE_USERNAME_DOMAIN": "portal.example.edu",
     "BRIDGE_KEY_ENCRYPTION_SECRET": "k" * 40,
@@ -17,7 +17,7 @@ GOOD_ENV = {
 }
 
 
-def manage_check(tmp_path: Path, **overrides: str | None) -> subprocess.CompletedProcess[str]:
+def manage_check(tmp_path: Path, *args: str, **overrides: str | None) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BRIDGE_", "LEGACY_", "DJANGO_", "DATABASE_"))}
     env |= GOOD_ENV | {
         "BRIDGE_STATE_DIR": str(tmp_path),
@@ -30,7 +30,7 @@ def manage_check(tmp_path: Path, **overrides: str | None) -> subprocess.Complete
         else:
             env[key] = value
     return subprocess.run(
-        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "manage.py", "check", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
     )
 
 
@@ -90,3 +90,8 @@ def test_unreachable_legacy_database_is_a_warning_not_a_refusal_to_start(tmp_pat
     result = manage_check(tmp_path, LEGACY_DATABASE_URL="postgresql://reader@127.0.0.1:1/portal")
     assert result.returncode == 0, result.stderr
     assert "accounts.W001" in result.stderr
+
+
+def test_production_settings_pass_the_deploy_checks(demo_portal):
+    result = manage_check(demo_portal, "--deploy", "--fail-level", "WARNING")
+    assert result.returncode == 0, result.stderr
