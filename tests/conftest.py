@@ -19,9 +19,21 @@ TEST_RP_SECRET = "test-rp-secret-" + "s" * 40
 
 @dataclass
 class Portal:
-    """The legacy portal's user table; tests add the rows they need."""
+    """The legacy portal's user table (SQLite file or PostgreSQL database); tests add the rows they need."""
 
-    path: Path
+    url: str
+
+    def execute(self, sql: str, params: tuple[object, ...] = ()) -> int:
+        """Run one statement written with %s placeholders; returns the new row's uid for inserts."""
+        if self.url.startswith("sqlite:///"):
+            with sqlite3.connect(self.url.removeprefix("sqlite:///")) as db:
+                cursor = db.execute(sql.replace("%s", "?"), params)
+                return int(cursor.lastrowid or 0)
+        import psycopg
+
+        with psycopg.connect(self.url, autocommit=True) as db:
+            cursor = db.execute(sql + (" RETURNING uid" if sql.startswith("INSERT") else ""), params)
+            return int(cursor.fetchone()[0]) if sql.startswith("INSERT") else 0
 
     def add_user(
         self,
@@ -38,34 +50,63 @@ class Portal:
         pass_hash: str | None = None,
     ) -> int:
         stored = pass_hash if pass_hash is not None else make_hash(scheme, password)
-        with sqlite3.connect(self.path) as db:
-            cursor = db.execute(
-                "INSERT INTO portal_users (uid, login, pass_hash, email, first_name, last_name, institution, status)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (uid, login, stored, email if email is not None else f"{login}@example.org", first_name, last_name,
-                 institution, status),
-            )
-            return int(cursor.lastrowid or 0)
+        columns = "login, pass_hash, email, first_name, last_name, institution, status"
+        values: tuple[object, ...] = (login, stored, email if email is not None else f"{login}@example.org",
+                                      first_name, last_name, institution, status)
+        if uid is not None:
+            columns, values = "uid, " + columns, (uid, *values)
+        placeholders = ", ".join(["%s"] * len(values))
+        return self.execute(f"INSERT INTO portal_users ({columns}) VALUES ({placeholders})", values)  # noqa: S608
 
     def update(self, uid: int, **values: object) -> None:
-        assignments = ", ".join(f"{column} = ?" for column in values)
-        with sqlite3.connect(self.path) as db:
-            db.execute(f"UPDATE portal_users SET {assignments} WHERE uid = ?", (*values.values(), uid))  # noqa: S608
+        assignments = ", ".join(f"{column} = %s" for column in values)
+        self.execute(f"UPDATE portal_users SET {assignments} WHERE uid = %s", (*values.values(), uid))  # noqa: S608
 
     def delete(self, uid: int) -> None:
-        with sqlite3.connect(self.path) as db:
-            db.execute("DELETE FROM portal_users WHERE uid = ?", (uid,))
+        self.execute("DELETE FROM portal_users WHERE uid = %s", (uid,))
 
 
 @pytest.fixture
 def portal() -> Iterator[Portal]:
+    """The legacy portal on SQLite, at the path the test settings point LEGACY_DATABASE_URL to."""
     path = Path(settings.LEGACY_DATABASE_URL.removeprefix("sqlite:///"))
     path.unlink(missing_ok=True)
     with sqlite3.connect(path) as db:
         db.execute(PORTAL_USERS_DDL)
     reset_user_source()
-    yield Portal(path)
+    yield Portal(settings.LEGACY_DATABASE_URL)
     reset_user_source()
+
+
+@pytest.fixture
+def postgres_portal(settings) -> Iterator[Portal]:
+    """The legacy portal on a throwaway PostgreSQL database (skipped with a reason if none answers)."""
+    import secrets
+
+    import psycopg
+
+    from tests.postgres_available import available, postgres_url
+
+    if not available():
+        pytest.skip("PostgreSQL does not answer at TEST_POSTGRES_URL / 127.0.0.1:5432")
+    name = f"legacy_portal_{secrets.token_hex(4)}"
+    with psycopg.connect(postgres_url(), autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    url = postgres_url().rsplit("/", 1)[0] + "/" + name
+    with psycopg.connect(url, autocommit=True) as db:
+        db.execute(PORTAL_USERS_DDL.replace("uid INTEGER PRIMARY KEY", "uid SERIAL PRIMARY KEY"))
+    settings.LEGACY_DATABASE_URL = url
+    reset_user_source()
+    yield Portal(url)
+    reset_user_source()
+    with psycopg.connect(postgres_url(), autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def any_portal(request) -> Portal:
+    """The same legacy portal on each database the bridge supports."""
+    return request.getfixturevalue("portal" if request.param == "sqlite" else "postgres_portal")
 
 
 @dataclass

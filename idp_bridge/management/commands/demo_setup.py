@@ -64,5 +64,6 @@ class Command(BaseCommand):
         out(f"  Demo client:    client_id={DEMO_CLIENT_ID}  client_secret={secret}")
         out("  Demo users (from the demo legacy database):")
         for user in DEMO_USERS:
-            out(f"    {user.username:<10} password: {user.password:<24} {user.scheme_description}")
+            out(f"    {user.username:<6} {user.password!r}")
+            out(f"           {user.scheme_description}")
         out("")
