@@ -78,7 +78,9 @@ def check_legacy_credentials(login: str, password: str) -> LoginOutcome:
 
 
 def _failed(outcome: LoginOutcome) -> LoginOutcome:
-    log.info("login failed reason=%s legacy_id=%s scheme=%s", outcome.reason, outcome.legacy_id, outcome.scheme)
+    log.info(
+        "login failed reason=%s legacy_id=%s scheme=%s", outcome.reason, outcome.legacy_id, outcome.scheme
+    )
     return outcome
 
 

@@ -20,7 +20,9 @@ def legacy_source_check(app_configs: object, **kwargs: object) -> list[checks.Ch
     except ConfigurationError as exc:
         return [
             checks.Error(
-                str(exc), hint="Fix the file named by LEGACY_MAPPING (docs/legacy-mapping.md).", id="accounts.E001"
+                str(exc),
+                hint="Fix the file named by LEGACY_MAPPING (docs/legacy-mapping.md).",
+                id="accounts.E001",
             )
         ]
     except LegacySourceUnavailable as exc:
@@ -32,7 +34,9 @@ def legacy_source_check(app_configs: object, **kwargs: object) -> list[checks.Ch
             )
         ]
     return [
-        checks.Error(problem, hint="Fix the mapping file named by LEGACY_MAPPING or the database.", id="accounts.E002")
+        checks.Error(
+            problem, hint="Fix the mapping file named by LEGACY_MAPPING or the database.", id="accounts.E002"
+        )
         for problem in problems
     ]
 

@@ -8,7 +8,9 @@ class LoginForm(forms.Form):
     login = forms.CharField(
         label=_("Username"),
         max_length=MAX_LOGIN_LENGTH,
-        widget=forms.TextInput(attrs={"autocomplete": "username", "autocapitalize": "none", "autofocus": True}),
+        widget=forms.TextInput(
+            attrs={"autocomplete": "username", "autocapitalize": "none", "autofocus": True}
+        ),
     )
     # strip=False: what the user typed is verified exactly as typed (DECISIONS.md, Passwords).
     password = forms.CharField(

@@ -10,11 +10,11 @@ from django.contrib.auth import authenticate
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render, resolve_url
 from django.urls import reverse
+from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.cache import never_cache
-from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_post_parameters
 from oauth2_provider.models import get_application_model
 
@@ -77,15 +77,21 @@ class LoginView(View):
                 "This account needs attention from the portal administrators before it can sign in. "
                 "Please contact support."
             )
-            return self.render(request, LoginForm(initial={"login": form.cleaned_data["login"]}), error=message)
+            return self.render(
+                request, LoginForm(initial={"login": form.cleaned_data["login"]}), error=message
+            )
         if user is None:
             # One message for unknown user, wrong password and inactive account: no enumeration.
             message = _("The username or password is incorrect.")
-            return self.render(request, LoginForm(initial={"login": form.cleaned_data["login"]}), error=message)
+            return self.render(
+                request, LoginForm(initial={"login": form.cleaned_data["login"]}), error=message
+            )
         start_portal_session(request, request.legacy_login_outcome)  # type: ignore[attr-defined]
         return HttpResponseRedirect(safe_next(request, request.POST.get("next")), status=303)
 
-    def render(self, request: HttpRequest, form: LoginForm, *, error: str | None = None, status: int = 200) -> HttpResponse:
+    def render(
+        self, request: HttpRequest, form: LoginForm, *, error: str | None = None, status: int = 200
+    ) -> HttpResponse:
         next_url = safe_next(request, request.POST.get("next") or request.GET.get("next"))
         context = {
             "form": form,

@@ -15,15 +15,15 @@ DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]
 MIN_SECRET_LENGTH = 32
 
 
-
-
 @checks.register()
 def environment_check(app_configs: object, **kwargs: object) -> list[checks.CheckMessage]:
     found: list[checks.CheckMessage] = []
     for name, hint in env.problems.missing:
         found.append(checks.Error(f"{name} is not set.", hint=hint, id="idp_bridge.E001"))
     for name, what in env.problems.invalid:
-        found.append(checks.Error(f"{name} {what}.", hint=f"Fix {name} in the environment.", id="idp_bridge.E002"))
+        found.append(
+            checks.Error(f"{name} {what}.", hint=f"Fix {name} in the environment.", id="idp_bridge.E002")
+        )
     if settings.BRIDGE_ISSUER:
         found += _issuer_problems(settings.BRIDGE_ISSUER)
     domain = settings.BRIDGE_USERNAME_DOMAIN
@@ -57,9 +57,15 @@ def environment_check(app_configs: object, **kwargs: object) -> list[checks.Chec
 
 def _issuer_problems(issuer: str) -> list[checks.CheckMessage]:
     parts = urlsplit(issuer)
-    hint = "Set BRIDGE_ISSUER to e.g. https://idp.example.edu (https, no query, no fragment, no trailing slash)."
+    hint = (
+        "Set BRIDGE_ISSUER to e.g. https://idp.example.edu (https, no query, no fragment, no trailing slash)."
+    )
     if parts.scheme not in ("https", "http") or not parts.hostname or parts.query or parts.fragment:
-        return [checks.Error(f"BRIDGE_ISSUER={issuer!r} is not a valid issuer URL.", hint=hint, id="idp_bridge.E003")]
+        return [
+            checks.Error(
+                f"BRIDGE_ISSUER={issuer!r} is not a valid issuer URL.", hint=hint, id="idp_bridge.E003"
+            )
+        ]
     if parts.scheme == "http" and not is_loopback(parts.hostname):
         return [
             checks.Error(

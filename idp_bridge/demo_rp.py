@@ -33,7 +33,9 @@ def _callback_url() -> str:
     return settings.BRIDGE_ISSUER + reverse("demo_rp:callback")
 
 
-def _http_json(url: str, data: dict[str, str] | None = None, headers: dict[str, str] | None = None) -> tuple[int, Any]:
+def _http_json(
+    url: str, data: dict[str, str] | None = None, headers: dict[str, str] | None = None
+) -> tuple[int, Any]:
     body = urllib.parse.urlencode(data).encode() if data is not None else None
     request = urllib.request.Request(url, data=body, headers=headers or {})  # noqa: S310 (our own issuer)
     try:
@@ -64,7 +66,9 @@ def start(request: HttpRequest) -> HttpResponse:
     if request.GET.get("prompt") in ("login", "consent"):
         params["prompt"] = request.GET["prompt"]
     response = HttpResponseRedirect(reverse("oidc:authorize") + "?" + urllib.parse.urlencode(params))
-    response.set_signed_cookie(COOKIE, json.dumps(state), salt=COOKIE, max_age=600, httponly=True, samesite="Lax")
+    response.set_signed_cookie(
+        COOKIE, json.dumps(state), salt=COOKIE, max_age=600, httponly=True, samesite="Lax"
+    )
     return response
 
 
@@ -74,27 +78,60 @@ def callback(request: HttpRequest) -> HttpResponse:
     try:
         state = json.loads(request.get_signed_cookie(COOKIE, salt=COOKIE, max_age=600))
     except (KeyError, signing.BadSignature):
-        return render(request, "demo_rp/result.html", {"error": "The sign-in took too long or was not started here."}, status=400)
+        return render(
+            request,
+            "demo_rp/result.html",
+            {"error": "The sign-in took too long or was not started here."},
+            status=400,
+        )
     if request.GET.get("state") != state["state"]:
         return render(request, "demo_rp/result.html", {"error": "state does not match"}, status=400)
     if "error" in request.GET:
-        return render(request, "demo_rp/result.html", {"error": request.GET.get("error"), "description": request.GET.get("error_description")})
+        return render(
+            request,
+            "demo_rp/result.html",
+            {"error": request.GET.get("error"), "description": request.GET.get("error_description")},
+        )
     issuer = settings.BRIDGE_ISSUER
     basic = base64.b64encode(f"{DEMO_CLIENT_ID}:{demo_client_secret()}".encode()).decode()
     status, tokens = _http_json(
         issuer + reverse("oidc:token"),
-        {"grant_type": "authorization_code", "code": request.GET.get("code", ""), "redirect_uri": _callback_url(), "code_verifier": state["verifier"]},
+        {
+            "grant_type": "authorization_code",
+            "code": request.GET.get("code", ""),
+            "redirect_uri": _callback_url(),
+            "code_verifier": state["verifier"],
+        },
         {"Authorization": f"Basic {basic}"},
     )
     if status != 200:
-        return render(request, "demo_rp/result.html", {"error": tokens.get("error"), "description": tokens.get("error_description")})
+        return render(
+            request,
+            "demo_rp/result.html",
+            {"error": tokens.get("error"), "description": tokens.get("error_description")},
+        )
     _, jwks = _http_json(issuer + reverse("oidc:jwks"))
-    id_token = jwt.JWT(jwt=tokens["id_token"], key=jwk.JWKSet.from_json(json.dumps(jwks)), algs=["RS256"],
-                       check_claims={"iss": issuer, "aud": DEMO_CLIENT_ID, "exp": None, "nonce": state["nonce"]})
-    _, userinfo = _http_json(issuer + reverse("oidc:userinfo"), headers={"Authorization": f"Bearer {tokens['access_token']}"})
+    id_token = jwt.JWT(
+        jwt=tokens["id_token"],
+        key=jwk.JWKSet.from_json(json.dumps(jwks)),
+        algs=["RS256"],
+        check_claims={"iss": issuer, "aud": DEMO_CLIENT_ID, "exp": None, "nonce": state["nonce"]},
+    )
+    _, userinfo = _http_json(
+        issuer + reverse("oidc:userinfo"), headers={"Authorization": f"Bearer {tokens['access_token']}"}
+    )
     claims = json.loads(id_token.claims)
-    logout = issuer + reverse("oidc:logout") + "?" + urllib.parse.urlencode(
-        {"id_token_hint": tokens["id_token"], "post_logout_redirect_uri": issuer + reverse("demo_rp:home"), "client_id": DEMO_CLIENT_ID}
+    logout = (
+        issuer
+        + reverse("oidc:logout")
+        + "?"
+        + urllib.parse.urlencode(
+            {
+                "id_token_hint": tokens["id_token"],
+                "post_logout_redirect_uri": issuer + reverse("demo_rp:home"),
+                "client_id": DEMO_CLIENT_ID,
+            }
+        )
     )
     context = {
         "header": json.dumps(json.loads(id_token.header), indent=2),

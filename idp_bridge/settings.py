@@ -5,6 +5,7 @@ a system check (ids ``idp_bridge.E0xx``) with the variable's name and the fix; s
 defaults.
 """
 
+import contextlib
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -46,7 +47,9 @@ BRIDGE_INSTITUTION_NAME = env.optional("BRIDGE_INSTITUTION_NAME", "Research Port
 
 _issuer_parts = urlsplit(BRIDGE_ISSUER)
 ISSUER_IS_HTTPS = _issuer_parts.scheme == "https"
-ALLOWED_HOSTS = env.words("DJANGO_ALLOWED_HOSTS") or ([_issuer_parts.hostname] if _issuer_parts.hostname else [])
+ALLOWED_HOSTS = env.words("DJANGO_ALLOWED_HOSTS") or (
+    [_issuer_parts.hostname] if _issuer_parts.hostname else []
+)
 CSRF_TRUSTED_ORIGINS = [f"{_issuer_parts.scheme}://{_issuer_parts.netloc}"] if _issuer_parts.netloc else []
 
 # --- Databases --------------------------------------------------------------------------------
@@ -141,7 +144,9 @@ SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_COOKIE_AGE = int(env.number("BRIDGE_SESSION_SECONDS", 8 * 3600, minimum=60))
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SAMESITE = "Lax"  # Lax, not Strict: the browser returns from relying parties via top-level GETs
+SESSION_COOKIE_SAMESITE = (
+    "Lax"  # Lax, not Strict: the browser returns from relying parties via top-level GETs
+)
 SESSION_COOKIE_SECURE = ISSUER_IS_HTTPS
 SESSION_COOKIE_NAME = "idp_bridge_session"
 CSRF_COOKIE_SECURE = ISSUER_IS_HTTPS
@@ -151,7 +156,9 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.boolean("BRIDGE_BEHIND_PROXY", False) else None
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_X_FORWARDED_PROTO", "https") if env.boolean("BRIDGE_BEHIND_PROXY", False) else None
+)
 if ISSUER_IS_HTTPS:
     SECURE_HSTS_SECONDS = int(env.number("BRIDGE_HSTS_SECONDS", 31536000))
     SECURE_SSL_REDIRECT = env.boolean("BRIDGE_SSL_REDIRECT", True)
@@ -179,10 +186,8 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = True
 # WhiteNoise warns about a missing STATIC_ROOT; before `collectstatic` it is simply empty.
-try:
+with contextlib.suppress(OSError):  # a read-only image: collectstatic created it at build time
     STATIC_ROOT.mkdir(parents=True, exist_ok=True)
-except OSError:
-    pass  # a read-only image: collectstatic created it at build time
 
 LOGGING = {
     "version": 1,

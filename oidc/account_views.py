@@ -43,5 +43,7 @@ def revoke_consent_view(request: HttpRequest, consent_id: int) -> HttpResponse:
     consent = get_object_or_404(Consent, pk=consent_id, user=session.user)
     name = consent.application.name or consent.application.client_id
     revoke_consent(consent)
-    messages.success(request, _("%(client)s can no longer use your account; its tokens were revoked.") % {"client": name})
+    messages.success(
+        request, _("%(client)s can no longer use your account; its tokens were revoked.") % {"client": name}
+    )
     return HttpResponseRedirect(reverse("oidc:account"), status=303)

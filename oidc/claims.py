@@ -56,7 +56,9 @@ def claim_names_for(scopes: Iterable[str], claims_request: Mapping[str, object] 
     scopes = set(scopes)
     if "openid" not in scopes:
         return []
-    wanted = {c for scope in scopes for c in SCOPE_CLAIMS.get(scope, ())} | claims_named_in_request(claims_request)
+    wanted = {c for scope in scopes for c in SCOPE_CLAIMS.get(scope, ())} | claims_named_in_request(
+        claims_request
+    )
     return [c for c in SUPPORTED_CLAIMS if c in wanted]
 
 

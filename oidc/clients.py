@@ -30,7 +30,11 @@ class ClientRegistration:
 
     @classmethod
     def globus_preset(cls, **overrides: object) -> ClientRegistration:
-        values: dict[str, object] = {"name": "Globus Auth", "redirect_uris": [GLOBUS_CALLBACK], "public": False}
+        values: dict[str, object] = {
+            "name": "Globus Auth",
+            "redirect_uris": [GLOBUS_CALLBACK],
+            "public": False,
+        }
         values.update({k: v for k, v in overrides.items() if v not in (None, [], False)})
         return cls(**values)  # type: ignore[arg-type]
 
@@ -51,7 +55,9 @@ def register_client(reg: ClientRegistration) -> tuple[Application, bool]:
         created = app is None
         if created:
             if not reg.public and reg.client_secret is None:
-                raise RegistrationError("A new confidential client needs --client-secret or --generate-secret.")
+                raise RegistrationError(
+                    "A new confidential client needs --client-secret or --generate-secret."
+                )
             app = Application(client_id=reg.client_id)
         assert app is not None
         app.name = reg.name
@@ -70,6 +76,8 @@ def register_client(reg: ClientRegistration) -> tuple[Application, bool]:
         try:
             app.full_clean(exclude=["client_secret", "user"])
         except ValidationError as exc:
-            raise RegistrationError("; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())) from exc
+            raise RegistrationError(
+                "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
+            ) from exc
         app.save()
     return app, created

@@ -9,8 +9,8 @@ import json
 from functools import cache
 
 from django.conf import settings
-from django.test.signals import setting_changed
 from django.dispatch import receiver
+from django.test.signals import setting_changed
 from django.urls import reverse
 
 from oidc.claims import AUTHENTICATION_CLAIMS, SCOPE_CLAIMS, SUPPORTED_CLAIMS
@@ -44,7 +44,14 @@ def document() -> dict[str, object]:
         "revocation_endpoint_auth_methods_supported": [*CLIENT_AUTH_METHODS, "none"],
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": [
-            "iss", "aud", "exp", "iat", "nonce", "at_hash", *AUTHENTICATION_CLAIMS, *SUPPORTED_CLAIMS
+            "iss",
+            "aud",
+            "exp",
+            "iat",
+            "nonce",
+            "at_hash",
+            *AUTHENTICATION_CLAIMS,
+            *SUPPORTED_CLAIMS,
         ],
         "claim_types_supported": ["normal"],
         "claims_parameter_supported": True,

@@ -72,7 +72,10 @@ def _refresh_token_info(checksum: str, client: object) -> dict[str, object] | No
     )
     if token is None or token.access_token is None:
         return None
-    info = _common(token.access_token, client) | {"token_type": "refresh_token", "iat": int(token.created.timestamp())}
+    info = _common(token.access_token, client) | {
+        "token_type": "refresh_token",
+        "iat": int(token.created.timestamp()),
+    }
     lifetime = oauth2_settings.REFRESH_TOKEN_EXPIRE_SECONDS
     if lifetime:
         expires = token.access_token.expires + timedelta(seconds=lifetime)

@@ -48,9 +48,9 @@ _lock = threading.Lock()
 
 def _fernet() -> Fernet:
     secret = settings.BRIDGE_KEY_ENCRYPTION_SECRET.encode()
-    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"idp-bridge signing keys v1").derive(
-        secret
-    )
+    derived = HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=None, info=b"idp-bridge signing keys v1"
+    ).derive(secret)
     return Fernet(base64.urlsafe_b64encode(derived))
 
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 
 from django.conf import settings
-from django.db import models
 from django.core.exceptions import ValidationError
+from django.db import models
 from oauth2_provider.models import (
     AbstractAccessToken,
     AbstractApplication,

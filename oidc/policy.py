@@ -12,6 +12,9 @@ def pkce_required(client_id: str) -> bool:
     An unknown client id counts as public: the stricter answer.
     """
     client_type = (
-        get_application_model().objects.filter(client_id=client_id).values_list("client_type", flat=True).first()
+        get_application_model()
+        .objects.filter(client_id=client_id)
+        .values_list("client_type", flat=True)
+        .first()
     )
     return client_type != get_application_model().CLIENT_CONFIDENTIAL

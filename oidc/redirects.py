@@ -7,8 +7,6 @@ from urllib.parse import urlsplit
 from idp_bridge.net import is_loopback
 
 
-
-
 def redirect_uri_problem(uri: str) -> str | None:
     """Why ``uri`` cannot be registered as a redirect URI, or None if it can."""
     try:

@@ -15,5 +15,7 @@ urlpatterns = [
     path("revoke", views.RevokeView.as_view(), name="revoke"),
     path("logout", views.LogoutView.as_view(), name="logout"),
     path("account/", account_views.AccountView.as_view(), name="account"),
-    path("account/consents/<int:consent_id>/revoke", account_views.revoke_consent_view, name="revoke-consent"),
+    path(
+        "account/consents/<int:consent_id>/revoke", account_views.revoke_consent_view, name="revoke-consent"
+    ),
 ]

@@ -80,9 +80,13 @@ class BridgeValidator(OAuth2Validator):
         return bool(ok) and request.client.token_endpoint_auth_method == method
 
     # --- carrying the authentication context ----------------------------------------------------
-    def validate_code(self, client_id: str, code: str, client: Any, request: Any, *args: Any, **kwargs: Any) -> bool:
+    def validate_code(
+        self, client_id: str, code: str, client: Any, request: Any, *args: Any, **kwargs: Any
+    ) -> bool:
         grant = (
-            Grant.objects.select_related("user__profile__subject").filter(code=code, application=client).first()
+            Grant.objects.select_related("user__profile__subject")
+            .filter(code=code, application=client)
+            .first()
         )
         if grant is None:
             self._revoke_tokens_from_replayed_code(code, client)
@@ -99,7 +103,9 @@ class BridgeValidator(OAuth2Validator):
             setattr(request, name, value)
         return True
 
-    def validate_refresh_token(self, refresh_token: str, client: Any, request: Any, *args: Any, **kwargs: Any) -> bool:
+    def validate_refresh_token(
+        self, refresh_token: str, client: Any, request: Any, *args: Any, **kwargs: Any
+    ) -> bool:
         valid = super().validate_refresh_token(refresh_token, client, request, *args, **kwargs)
         if valid:
             token = request.refresh_token_instance
@@ -180,7 +186,9 @@ class BridgeValidator(OAuth2Validator):
             request.user.profile, access_token.scope.split(), access_token.requested_claims()
         )
 
-    def get_id_token_dictionary(self, token: Any, token_handler: Any, request: Any) -> tuple[dict[str, Any], datetime]:
+    def get_id_token_dictionary(
+        self, token: Any, token_handler: Any, request: Any
+    ) -> tuple[dict[str, Any], datetime]:
         id_claims = self.get_oidc_claims(token, token_handler, request)
         expiration_time = timezone.now() + timedelta(seconds=oauth2_settings.ID_TOKEN_EXPIRE_SECONDS)
         auth_time = getattr(request, "bridge_auth_time", None)
@@ -200,7 +208,9 @@ class BridgeValidator(OAuth2Validator):
             id_claims["amr"] = list(request.bridge_amr)
         return id_claims, expiration_time
 
-    def finalize_id_token(self, id_token: dict[str, Any], token: Any, token_handler: Any, request: Any) -> str:
+    def finalize_id_token(
+        self, id_token: dict[str, Any], token: Any, token_handler: Any, request: Any
+    ) -> str:
         id_claims, expiration_time = self.get_id_token_dictionary(token, token_handler, request)
         id_token.update(id_claims)
         if "nonce" not in id_token and request.nonce:
@@ -227,4 +237,3 @@ class BridgeValidator(OAuth2Validator):
     def validate_user_match(self, id_token_hint: Any, scopes: Any, claims: Any, request: Any) -> bool:
         """id_token_hint is verified against the session by oidc.views.AuthorizeView."""
         return True
-

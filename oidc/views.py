@@ -12,7 +12,6 @@ import json
 import logging
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
@@ -35,7 +34,7 @@ from oauthlib.openid.connect.core import exceptions as oidc_errors
 from accounts.session import PortalSession, current_portal_session
 from oidc import claims as claims_module
 from oidc import discovery, keys
-from oidc.consent import record_consent, has_consent
+from oidc.consent import has_consent, record_consent
 from oidc.introspection import introspect
 from oidc.models import Application
 
@@ -44,8 +43,20 @@ log = logging.getLogger("idp_bridge.oidc")
 KNOWN_PROMPTS = {"none", "login", "consent", "select_account"}
 # Parameters oauthlib does not already refuse to see twice.
 SINGLE_VALUED = (
-    "nonce", "prompt", "max_age", "code_challenge", "code_challenge_method", "claims", "id_token_hint",
-    "login_hint", "ui_locales", "acr_values", "display", "response_mode", "request", "request_uri",
+    "nonce",
+    "prompt",
+    "max_age",
+    "code_challenge",
+    "code_challenge_method",
+    "claims",
+    "id_token_hint",
+    "login_hint",
+    "ui_locales",
+    "acr_values",
+    "display",
+    "response_mode",
+    "request",
+    "request_uri",
 )
 
 
@@ -68,7 +79,9 @@ class AuthorizeView(dot_views.AuthorizationView):
     # --- GET: the authorization request ----------------------------------------------------------
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if len(request.GET.getlist("redirect_uri")) != 1:
-            return self.error_page(request, "invalid_request", "The request must name exactly one redirect_uri.")
+            return self.error_page(
+                request, "invalid_request", "The request must name exactly one redirect_uri."
+            )
         try:
             scopes, credentials = self.validate_authorization_request(request)
         except OAuthToolkitError as error:
@@ -89,7 +102,9 @@ class AuthorizeView(dot_views.AuthorizationView):
         openid = "openid" in scopes
         prompt = set(request.GET.get("prompt", "").split()) & KNOWN_PROMPTS
         if "none" in prompt and len(prompt) > 1:
-            raise AuthorizationProblem(oauth_errors.InvalidRequestError(description="prompt=none must stand alone"))
+            raise AuthorizationProblem(
+                oauth_errors.InvalidRequestError(description="prompt=none must stand alone")
+            )
         claims_request = credentials.get("claims") if openid else None
         if claims_request is not None and (why := claims_module.validate_claims_request(claims_request)):
             raise AuthorizationProblem(oauth_errors.InvalidRequestError(description=why))
@@ -104,7 +119,9 @@ class AuthorizeView(dot_views.AuthorizationView):
         for wanted in (hinted_sub, claims_module.requested_sub(claims_request)):
             if wanted is not None and wanted != session.profile.sub:
                 raise AuthorizationProblem(
-                    oidc_errors.LoginRequired(description="The signed-in user is not the user the client asked for.")
+                    oidc_errors.LoginRequired(
+                        description="The signed-in user is not the user the client asked for."
+                    )
                 )
 
         claim_names = claims_module.claim_names_for(scopes, claims_request)
@@ -165,7 +182,9 @@ class AuthorizeView(dot_views.AuthorizationView):
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if current_portal_session(request) is None:
             return self.error_page(
-                request, "login_required", "Your sign-in expired. Go back to the application and sign in again."
+                request,
+                "login_required",
+                "Your sign-in expired. Go back to the application and sign in again.",
             )
         return super().post(request, *args, **kwargs)
 
@@ -178,33 +197,49 @@ class AuthorizeView(dot_views.AuthorizationView):
             return self.error_page(self.request, "invalid_client", "Unknown client.")
         self.response_mode = "query"
         response = super().form_valid(form)
-        if form.cleaned_data.get("allow") and response.status_code == 302 and "code=" in response.get("Location", ""):
+        if (
+            form.cleaned_data.get("allow")
+            and response.status_code == 302
+            and "code=" in response.get("Location", "")
+        ):
             raw_claims = form.cleaned_data.get("claims")
             claims_request = _parse_json_object(raw_claims)
             scopes = form.cleaned_data.get("scope", "").split()
-            record_consent(self.request.user, application, scopes, claims_module.claim_names_for(scopes, claims_request))
+            record_consent(
+                self.request.user, application, scopes, claims_module.claim_names_for(scopes, claims_request)
+            )
         return response
 
     # --- shared ------------------------------------------------------------------------------------
-    def create_authorization_response(self, request: HttpRequest, scopes: str, credentials: dict[str, Any], allow: bool) -> Any:
+    def create_authorization_response(
+        self, request: HttpRequest, scopes: str, credentials: dict[str, Any], allow: bool
+    ) -> Any:
         session = current_portal_session(request)
         if session is not None:
             credentials.update(
-                bridge_auth_time=session.auth_time, bridge_amr=list(session.amr), bridge_acr=settings.BRIDGE_ACR
+                bridge_auth_time=session.auth_time,
+                bridge_amr=list(session.amr),
+                bridge_acr=settings.BRIDGE_ACR,
             )
         return super().create_authorization_response(request, scopes, credentials, allow)
 
-    def error_response(self, error: OAuthToolkitError, application: Application | None, **kwargs: Any) -> HttpResponse:
+    def error_response(
+        self, error: OAuthToolkitError, application: Application | None, **kwargs: Any
+    ) -> HttpResponse:
         oauthlib_error = error.oauthlib_error
         if isinstance(error, FatalClientError) or not oauthlib_error.redirect_uri:
             # Client or redirect URI unknown: never redirect anywhere (RFC 6749 4.1.2.1).
-            return self.error_page(self.request, oauthlib_error.error, oauthlib_error.description, oauthlib_error.status_code)
-        params = list(oauthlib_error.twotuples) + [("iss", settings.BRIDGE_ISSUER)]
+            return self.error_page(
+                self.request, oauthlib_error.error, oauthlib_error.description, oauthlib_error.status_code
+            )
+        params = [*oauthlib_error.twotuples, ("iss", settings.BRIDGE_ISSUER)]
         fragment = getattr(self, "response_mode", "query") == "fragment"
         uri = add_params_to_uri(oauthlib_error.redirect_uri, params, fragment=fragment)
         return self.redirect(uri, application)
 
-    def error_page(self, request: HttpRequest, error: str, description: str | None, status: int = 400) -> HttpResponse:
+    def error_page(
+        self, request: HttpRequest, error: str, description: str | None, status: int = 400
+    ) -> HttpResponse:
         return render(
             request, "oidc/error.html", {"error": error, "description": description}, status=max(status, 400)
         )
@@ -244,7 +279,9 @@ def parse_max_age(raw: str | None) -> int | None:
     if raw is None:
         return None
     if not raw.isascii() or not raw.isdigit() or len(raw) > 10:
-        raise AuthorizationProblem(oauth_errors.InvalidRequestError(description="max_age must be a non-negative integer"))
+        raise AuthorizationProblem(
+            oauth_errors.InvalidRequestError(description="max_age must be a non-negative integer")
+        )
     return int(raw)
 
 
@@ -259,7 +296,9 @@ def hinted_subject(id_token_hint: str | None) -> str | None:
         hinted = keys.verify_own_jwt(id_token_hint)
     except keys.InvalidJWT:
         raise AuthorizationProblem(
-            oauth_errors.InvalidRequestError(description="id_token_hint is not an ID token issued by this provider")
+            oauth_errors.InvalidRequestError(
+                description="id_token_hint is not an ID token issued by this provider"
+            )
         ) from None
     sub = hinted.get("sub")
     if not isinstance(sub, str):
@@ -310,7 +349,9 @@ class IntrospectView(OAuthLibMixin, View):
             return response
         token = request.POST.get("token")
         if not token:
-            return JsonResponse({"error": "invalid_request", "error_description": "token is required"}, status=400)
+            return JsonResponse(
+                {"error": "invalid_request", "error_description": "token is required"}, status=400
+            )
         result = introspect(token, oauth_request.client, request.POST.get("token_type_hint"))
         response = JsonResponse(result)
         response["Cache-Control"] = "no-store"
@@ -335,12 +376,20 @@ class LogoutView(dot_views.RPInitiatedLogoutView):
             return application
         return id_token.application if id_token else None
 
-    def do_logout(self, application: Any = None, post_logout_redirect_uri: str | None = None, state: str | None = None, token_user: Any = None) -> HttpResponse:
+    def do_logout(
+        self,
+        application: Any = None,
+        post_logout_redirect_uri: str | None = None,
+        state: str | None = None,
+        token_user: Any = None,
+    ) -> HttpResponse:
         response = super().do_logout(application, post_logout_redirect_uri, state, token_user)
         if not post_logout_redirect_uri:
             from django.urls import reverse
 
-            return OAuth2ResponseRedirect(self.request.build_absolute_uri(reverse("accounts:logged_out")), ["http", "https"])
+            return OAuth2ResponseRedirect(
+                self.request.build_absolute_uri(reverse("accounts:logged_out")), ["http", "https"]
+            )
         return response
 
 

@@ -51,16 +51,23 @@ class Portal:
     ) -> int:
         stored = pass_hash if pass_hash is not None else make_hash(scheme, password)
         columns = "login, pass_hash, email, first_name, last_name, institution, status"
-        values: tuple[object, ...] = (login, stored, email if email is not None else f"{login}@example.org",
-                                      first_name, last_name, institution, status)
+        values: tuple[object, ...] = (
+            login,
+            stored,
+            email if email is not None else f"{login}@example.org",
+            first_name,
+            last_name,
+            institution,
+            status,
+        )
         if uid is not None:
             columns, values = "uid, " + columns, (uid, *values)
         placeholders = ", ".join(["%s"] * len(values))
-        return self.execute(f"INSERT INTO portal_users ({columns}) VALUES ({placeholders})", values)  # noqa: S608
+        return self.execute(f"INSERT INTO portal_users ({columns}) VALUES ({placeholders})", values)
 
     def update(self, uid: int, **values: object) -> None:
         assignments = ", ".join(f"{column} = %s" for column in values)
-        self.execute(f"UPDATE portal_users SET {assignments} WHERE uid = %s", (*values.values(), uid))  # noqa: S608
+        self.execute(f"UPDATE portal_users SET {assignments} WHERE uid = %s", (*values.values(), uid))
 
     def delete(self, uid: int) -> None:
         self.execute("DELETE FROM portal_users WHERE uid = %s", (uid,))

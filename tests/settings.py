@@ -22,7 +22,9 @@ os.environ.update(
     }
 )
 if os.environ.get("TEST_DATABASE") == "postgres":
-    os.environ["DATABASE_URL"] = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+    os.environ["DATABASE_URL"] = os.environ.get(
+        "TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+    )
 
 from idp_bridge.settings import *  # noqa: E402,F403
 

@@ -18,7 +18,11 @@ GOOD_ENV = {
 
 
 def manage_check(tmp_path: Path, *args: str, **overrides: str | None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("BRIDGE_", "LEGACY_", "DJANGO_", "DATABASE_"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("BRIDGE_", "LEGACY_", "DJANGO_", "DATABASE_"))
+    }
     env |= GOOD_ENV | {
         "BRIDGE_STATE_DIR": str(tmp_path),
         "LEGACY_DATABASE_URL": f"sqlite:///{tmp_path / 'portal.db'}",
@@ -30,7 +34,12 @@ def manage_check(tmp_path: Path, *args: str, **overrides: str | None) -> subproc
         else:
             env[key] = value
     return subprocess.run(
-        [sys.executable, "manage.py", "check", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "manage.py", "check", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -49,8 +58,15 @@ def test_good_configuration_passes(demo_portal):
 
 
 @pytest.mark.parametrize(
-    "variable", ["DJANGO_SECRET_KEY", "BRIDGE_ISSUER", "BRIDGE_USERNAME_DOMAIN", "BRIDGE_KEY_ENCRYPTION_SECRET",
-                 "LEGACY_DATABASE_URL", "LEGACY_MAPPING"],
+    "variable",
+    [
+        "DJANGO_SECRET_KEY",
+        "BRIDGE_ISSUER",
+        "BRIDGE_USERNAME_DOMAIN",
+        "BRIDGE_KEY_ENCRYPTION_SECRET",
+        "LEGACY_DATABASE_URL",
+        "LEGACY_MAPPING",
+    ],
 )
 def test_each_missing_required_setting_is_named_with_a_hint(demo_portal, variable):
     result = manage_check(demo_portal, **{variable: None})

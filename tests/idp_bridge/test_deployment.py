@@ -5,8 +5,14 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-REQUIRED = ["DJANGO_SECRET_KEY", "BRIDGE_ISSUER", "BRIDGE_USERNAME_DOMAIN", "BRIDGE_KEY_ENCRYPTION_SECRET",
-            "LEGACY_DATABASE_URL", "LEGACY_MAPPING"]
+REQUIRED = [
+    "DJANGO_SECRET_KEY",
+    "BRIDGE_ISSUER",
+    "BRIDGE_USERNAME_DOMAIN",
+    "BRIDGE_KEY_ENCRYPTION_SECRET",
+    "LEGACY_DATABASE_URL",
+    "LEGACY_MAPPING",
+]
 
 
 def test_compose_runs_the_bridge_on_postgresql_after_the_database_is_healthy():
@@ -19,7 +25,9 @@ def test_compose_runs_the_bridge_on_postgresql_after_the_database_is_healthy():
 
 
 def test_env_example_names_every_required_setting():
-    names = {line.split("=", 1)[0] for line in (ROOT / ".env.example").read_text().splitlines() if "=" in line}
+    names = {
+        line.split("=", 1)[0] for line in (ROOT / ".env.example").read_text().splitlines() if "=" in line
+    }
     assert set(REQUIRED) <= names
 
 

@@ -27,7 +27,14 @@ GOLDEN = {
     ("openid", "profile"): ["sub", "name", "given_name", "family_name", "preferred_username", "organization"],
     ("openid", "email"): ["sub", "email", "email_verified"],
     ("openid", "profile", "email"): [
-        "sub", "name", "given_name", "family_name", "preferred_username", "organization", "email", "email_verified",
+        "sub",
+        "name",
+        "given_name",
+        "family_name",
+        "preferred_username",
+        "organization",
+        "email",
+        "email_verified",
     ],
     ("profile", "email"): [],  # not an OpenID request: no claims at all
 }
@@ -71,7 +78,10 @@ def test_email_verified_follows_the_setting(profile):
 
 
 def test_claims_parameter_adds_individual_claims_beyond_the_scopes(profile):
-    requested = {"userinfo": {"email": None}, "id_token": {"name": {"essential": True}, "unknown_claim": None}}
+    requested = {
+        "userinfo": {"email": None},
+        "id_token": {"name": {"essential": True}, "unknown_claim": None},
+    }
     released = claims.released_claims(profile, ["openid"], requested)
     assert set(released) == {"sub", "email", "name"}
 

@@ -21,7 +21,9 @@ def register(*args: str) -> str:
 
 def test_register_then_rerun_updates_instead_of_duplicating():
     register("--client-id", "portal", "--client-secret", SECRET, "--redirect-uri", "https://a.example/cb")
-    register("--client-id", "portal", "--redirect-uri", "https://b.example/cb", "--name", "Portal", "--trusted")
+    register(
+        "--client-id", "portal", "--redirect-uri", "https://b.example/cb", "--name", "Portal", "--trusted"
+    )
     app = Application.objects.get()
     assert app.redirect_uris == "https://b.example/cb"
     assert app.name == "Portal" and app.skip_authorization
@@ -55,12 +57,32 @@ def test_public_client_has_no_secret_and_auth_method_none():
     "args, message",
     [
         (["--client-id", "x", "--client-secret", SECRET], "redirect-uri"),
-        (["--client-id", "x", "--client-secret", "short", "--redirect-uri", "https://a.example/cb"], "at least 32"),
+        (
+            ["--client-id", "x", "--client-secret", "short", "--redirect-uri", "https://a.example/cb"],
+            "at least 32",
+        ),
         (["--client-id", "x", "--redirect-uri", "https://a.example/cb"], "needs --client-secret"),
-        (["--client-id", "x", "--client-secret", SECRET, "--redirect-uri", "http://rp.example/cb"], "loopback"),
-        (["--client-id", "x", "--client-secret", SECRET, "--redirect-uri", "https://rp.example/cb#frag"], "fragment"),
+        (
+            ["--client-id", "x", "--client-secret", SECRET, "--redirect-uri", "http://rp.example/cb"],
+            "loopback",
+        ),
+        (
+            ["--client-id", "x", "--client-secret", SECRET, "--redirect-uri", "https://rp.example/cb#frag"],
+            "fragment",
+        ),
         (["--client-id", "x", "--client-secret", SECRET, "--redirect-uri", "rp.example/cb"], "absolute"),
-        (["--client-id", "x", "--public", "--client-secret", SECRET, "--redirect-uri", "https://a.example/cb"], "public"),
+        (
+            [
+                "--client-id",
+                "x",
+                "--public",
+                "--client-secret",
+                SECRET,
+                "--redirect-uri",
+                "https://a.example/cb",
+            ],
+            "public",
+        ),
     ],
 )
 def test_bad_registrations_are_refused_with_the_fix(args, message):

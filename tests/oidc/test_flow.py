@@ -22,16 +22,27 @@ def basic(client_id: str) -> str:
     return "Basic " + base64.b64encode(f"{client_id}:{TEST_RP_SECRET}".encode()).decode()
 
 
-def sign_in_and_get_tokens(client, rp, login="ajones", password="correct horse", scope="openid profile email"):
+def sign_in_and_get_tokens(
+    client, rp, login="ajones", password="correct horse", scope="openid profile email"
+):
     verifier = secrets.token_urlsafe(48)
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-    params = {"response_type": "code", "client_id": rp.client_id, "redirect_uri": rp.redirect_uri,
-              "scope": scope, "state": "st", "nonce": "n-1", "code_challenge": challenge,
-              "code_challenge_method": "S256"}
+    params = {
+        "response_type": "code",
+        "client_id": rp.client_id,
+        "redirect_uri": rp.redirect_uri,
+        "scope": scope,
+        "state": "st",
+        "nonce": "n-1",
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+    }
     authorize = reverse("oidc:authorize") + "?" + urlencode(params)
     to_login = client.get(authorize)
     assert to_login.status_code == 302 and to_login["Location"].startswith(reverse("accounts:login"))
-    logged_in = client.post(reverse("accounts:login"), {"login": login, "password": password, "next": authorize})
+    logged_in = client.post(
+        reverse("accounts:login"), {"login": login, "password": password, "next": authorize}
+    )
     assert logged_in.status_code == 303, logged_in.content
     redirect = client.get(logged_in["Location"])
     assert redirect.status_code == 302 and redirect["Location"].startswith(rp.redirect_uri)
@@ -39,8 +50,12 @@ def sign_in_and_get_tokens(client, rp, login="ajones", password="correct horse",
     assert query["state"] == ["st"] and query["iss"] == ["http://127.0.0.1:8000"]
     tokens = client.post(
         reverse("oidc:token"),
-        {"grant_type": "authorization_code", "code": query["code"][0], "redirect_uri": rp.redirect_uri,
-         "code_verifier": verifier},
+        {
+            "grant_type": "authorization_code",
+            "code": query["code"][0],
+            "redirect_uri": rp.redirect_uri,
+            "code_verifier": verifier,
+        },
         HTTP_AUTHORIZATION=basic(rp.client_id),
     )
     assert tokens.status_code == 200, tokens.content
@@ -71,12 +86,21 @@ def test_legacy_outage_spares_discovery_jwks_and_tokens_already_issued(client, p
     assert client.get(reverse("oidc:discovery")).status_code == 200
     assert client.get(reverse("oidc:jwks")).status_code == 200
     bearer = {"HTTP_AUTHORIZATION": f"Bearer {tokens['access_token']}"}
-    assert client.get(reverse("oidc:userinfo"), **bearer).json()["preferred_username"] == "ajones@portal.example.edu"
-    introspection = client.post(reverse("oidc:introspect"), {"token": tokens["access_token"]},
-                                HTTP_AUTHORIZATION=basic(trusted_rp.client_id))
+    assert (
+        client.get(reverse("oidc:userinfo"), **bearer).json()["preferred_username"]
+        == "ajones@portal.example.edu"
+    )
+    introspection = client.post(
+        reverse("oidc:introspect"),
+        {"token": tokens["access_token"]},
+        HTTP_AUTHORIZATION=basic(trusted_rp.client_id),
+    )
     assert introspection.json()["active"] is True
-    refreshed = client.post(reverse("oidc:token"), {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
-                            HTTP_AUTHORIZATION=basic(trusted_rp.client_id))
+    refreshed = client.post(
+        reverse("oidc:token"),
+        {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
+        HTTP_AUTHORIZATION=basic(trusted_rp.client_id),
+    )
     assert refreshed.status_code == 200 and "id_token" in refreshed.json()
 
     # ... while a new login is told plainly to wait, not that the password is wrong.

@@ -91,7 +91,9 @@ def test_verify_own_jwt_rejects_a_token_from_another_issuer():
 def test_verify_own_jwt_rejects_a_token_signed_by_a_stranger_with_our_kid():
     ours = keys.active_signing_key()
     stranger = jwk.JWK.generate(kty="RSA", size=2048)
-    forged = jwt.JWT(header={"alg": "RS256", "kid": ours.kid}, claims={"iss": "http://127.0.0.1:8000", "sub": "x"})
+    forged = jwt.JWT(
+        header={"alg": "RS256", "kid": ours.kid}, claims={"iss": "http://127.0.0.1:8000", "sub": "x"}
+    )
     forged.make_signed_token(stranger)
     with pytest.raises(keys.InvalidJWT, match="signature"):
         keys.verify_own_jwt(forged.serialize())

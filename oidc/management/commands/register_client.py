@@ -18,17 +18,31 @@ class Command(BaseCommand):
         parser.add_argument("--client-id", required=True)
         parser.add_argument("--name")
         parser.add_argument("--redirect-uri", action="append", default=[], dest="redirect_uris")
-        parser.add_argument("--post-logout-redirect-uri", action="append", default=[], dest="post_logout_uris")
-        secret = parser.add_mutually_exclusive_group()
-        secret.add_argument("--client-secret", help="Prefer --client-secret-stdin: arguments show up in `ps`.")
-        secret.add_argument("--client-secret-stdin", action="store_true", help="Read the secret from standard input.")
-        secret.add_argument("--generate-secret", action="store_true", help="Generate a secret and print it once.")
         parser.add_argument(
-            "--auth-method", choices=["client_secret_basic", "client_secret_post"], default="client_secret_basic"
+            "--post-logout-redirect-uri", action="append", default=[], dest="post_logout_uris"
         )
-        parser.add_argument("--public", action="store_true", help="A public client: no secret, PKCE required.")
+        secret = parser.add_mutually_exclusive_group()
+        secret.add_argument(
+            "--client-secret", help="Prefer --client-secret-stdin: arguments show up in `ps`."
+        )
+        secret.add_argument(
+            "--client-secret-stdin", action="store_true", help="Read the secret from standard input."
+        )
+        secret.add_argument(
+            "--generate-secret", action="store_true", help="Generate a secret and print it once."
+        )
+        parser.add_argument(
+            "--auth-method",
+            choices=["client_secret_basic", "client_secret_post"],
+            default="client_secret_basic",
+        )
+        parser.add_argument(
+            "--public", action="store_true", help="A public client: no secret, PKCE required."
+        )
         parser.add_argument("--trusted", action="store_true", help="Skip the consent page for this client.")
-        parser.add_argument("--preset", choices=["globus"], help="globus: Globus Auth's callback, confidential.")
+        parser.add_argument(
+            "--preset", choices=["globus"], help="globus: Globus Auth's callback, confidential."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         secret = options["client_secret"]
@@ -58,7 +72,11 @@ class Command(BaseCommand):
         except RegistrationError as exc:
             raise CommandError(str(exc)) from exc
         verb = "Registered" if created else "Updated"
-        self.stdout.write(self.style.SUCCESS(f"{verb} client {app.client_id!r} ({app.client_type}, {app.token_endpoint_auth_method})."))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"{verb} client {app.client_id!r} ({app.client_type}, {app.token_endpoint_auth_method})."
+            )
+        )
         for uri in app.redirect_uris.split():
             self.stdout.write(f"  redirect URI: {uri}")
         if generated:
