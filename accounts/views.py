@@ -11,7 +11,6 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render, resolve_url
 from django.urls import reverse
 from django.utils.decorators import method_decorator
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.cache import never_cache
@@ -28,15 +27,29 @@ log = logging.getLogger("idp_bridge.login")
 RETRY_AFTER_SECONDS = 30
 
 
+MAX_NEXT_LENGTH = 16384
+
+
 def safe_next(request: HttpRequest, candidate: str | None) -> str:
-    """A local path to continue to: never another host, never a scheme-relative URL."""
-    if candidate and url_has_allowed_host_and_scheme(
-        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        parts = urlsplit(candidate)
-        if not parts.scheme and not parts.netloc and candidate.startswith("/"):
-            return candidate
+    """A path on this site to continue to: never another host, never a scheme-relative URL.
+
+    Django's url_has_allowed_host_and_scheme refuses anything over 2048 characters, which would
+    strand a long but legitimate authorization request (a JWT ``state``, a ``claims`` parameter) at
+    the account page, so local paths are checked here directly.
+    """
+    if candidate and len(candidate) <= MAX_NEXT_LENGTH and _is_local_path(candidate):
+        return candidate
     return resolve_url(settings.LOGIN_REDIRECT_URL)
+
+
+def _is_local_path(candidate: str) -> bool:
+    path = candidate.split("?", 1)[0]
+    if not path.startswith("/") or path.startswith("//") or "\\" in path:
+        return False  # relative, scheme-relative ("//evil"), or "/\\evil" which browsers read as "//evil"
+    if any(ord(char) < 0x20 or ord(char) == 0x7F for char in candidate):
+        return False  # control characters can hide a scheme or host from the check above
+    parts = urlsplit(candidate)
+    return not parts.scheme and not parts.netloc
 
 
 def client_name_for(next_url: str) -> str | None:

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 import dj_database_url
 
 from idp_bridge import env
+from oidc.policy import pkce_required
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 STATE_DIR = Path(env.optional("BRIDGE_STATE_DIR", str(BASE_DIR / "var")))
@@ -220,7 +221,9 @@ OAUTH2_PROVIDER = {
         "email": "Your email address",
     },
     "DEFAULT_SCOPES": ["openid"],
-    "PKCE_REQUIRED": "oidc.policy.pkce_required",
+    # A callable, not a dotted path: DOT does not import strings for this setting.
+    "PKCE_REQUIRED": pkce_required,
+    "OIDC_SERVER_CLASS": "oidc.server.BridgeServer",
     # Plain http redirect URIs (loopback only, see oidc/redirects.py) only for a development issuer.
     "ALLOWED_REDIRECT_URI_SCHEMES": ["https"] if ISSUER_IS_HTTPS else ["https", "http"],
     "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,

@@ -19,5 +19,7 @@ def _create_first_signing_key(**kwargs: object) -> None:
 
     from oidc.keys import ensure_active_key
 
-    if kwargs.get("using", DEFAULT_DB_ALIAS) == DEFAULT_DB_ALIAS:
+    # `flush` (between tests) sends post_migrate without a plan: the lazy path in
+    # keys.active_signing_key() covers an emptied database, so no RSA key is generated there.
+    if kwargs.get("plan") is not None and kwargs.get("using", DEFAULT_DB_ALIAS) == DEFAULT_DB_ALIAS:
         ensure_active_key()

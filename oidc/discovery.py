@@ -35,7 +35,7 @@ def document() -> dict[str, object]:
         "revocation_endpoint": _url("oidc:revoke"),
         "scopes_supported": list(SCOPE_CLAIMS),
         "response_types_supported": ["code"],
-        "response_modes_supported": ["query", "fragment"],
+        "response_modes_supported": ["query"],
         "grant_types_supported": ["authorization_code", "refresh_token"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": [SIGNING_ALGORITHM],

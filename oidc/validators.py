@@ -23,6 +23,7 @@ from jwcrypto import jwk
 from oauth2_provider.models import get_access_token_model, get_grant_model, get_refresh_token_model
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauth2_provider.settings import oauth2_settings
+from oauthlib.oauth2.rfc6749 import errors as oauth_errors
 
 from oidc import claims as claims_module
 from oidc import keys
@@ -79,6 +80,31 @@ class BridgeValidator(OAuth2Validator):
             method = Application.AuthMethod.CLIENT_SECRET_POST
         return bool(ok) and request.client.token_endpoint_auth_method == method
 
+    def _authenticate_basic_auth(self, request: Any) -> bool:
+        # RFC 7617 credentials are base64, i.e. ASCII; DOT's decoder raises on anything else.
+        credentials = self._extract_basic_auth(request)
+        if credentials is not None and not credentials.isascii():
+            return False
+        return bool(super()._authenticate_basic_auth(request))
+
+    def confirm_redirect_uri(
+        self,
+        client_id: str,
+        code: str,
+        redirect_uri: str,
+        client: Any,
+        request: Any,
+        *args: Any,
+        **kwargs: Any,
+    ) -> bool:
+        if not super().confirm_redirect_uri(client_id, code, redirect_uri, client, request, *args, **kwargs):
+            # RFC 6749 5.2 names invalid_grant for this; oauthlib would answer invalid_request.
+            raise oauth_errors.InvalidGrantError(
+                description="redirect_uri does not match the one in the authorization request",
+                request=request,
+            )
+        return True
+
     # --- carrying the authentication context ----------------------------------------------------
     def validate_code(
         self, client_id: str, code: str, client: Any, request: Any, *args: Any, **kwargs: Any
@@ -92,6 +118,9 @@ class BridgeValidator(OAuth2Validator):
             self._revoke_tokens_from_replayed_code(code, client)
             return False
         if grant.is_expired():
+            return False
+        if not grant.code_challenge and getattr(request, "code_verifier", None):
+            # RFC 9700 4.8.2: a verifier for a code issued without a challenge is a PKCE downgrade.
             return False
         request.scopes = grant.scope.split(" ")
         request.user = grant.user

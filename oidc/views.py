@@ -15,7 +15,9 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.request import UnreadablePostError
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
@@ -27,6 +29,7 @@ from oauth2_provider import views as dot_views
 from oauth2_provider.exceptions import FatalClientError, OAuthToolkitError
 from oauth2_provider.http import OAuth2ResponseRedirect
 from oauth2_provider.views.mixins import OAuthLibMixin
+from oauthlib.common import Request as OauthlibRequest
 from oauthlib.common import add_params_to_uri
 from oauthlib.oauth2.rfc6749 import errors as oauth_errors
 from oauthlib.openid.connect.core import exceptions as oidc_errors
@@ -37,6 +40,7 @@ from oidc import discovery, keys
 from oidc.consent import has_consent, record_consent
 from oidc.introspection import introspect
 from oidc.models import Application
+from oidc.server import GRANT_TYPES
 
 log = logging.getLogger("idp_bridge.oidc")
 
@@ -85,9 +89,8 @@ class AuthorizeView(dot_views.AuthorizationView):
         try:
             scopes, credentials = self.validate_authorization_request(request)
         except OAuthToolkitError as error:
-            return self.error_response(error, application=None)
+            return self.error_response(error, application=self.redirectable_client(request, error))
         application = Application.objects.get(client_id=credentials["client_id"])
-        self.response_mode = request.GET.get("response_mode", "query")
         try:
             return self.decide(request, application, scopes, credentials)
         except AuthorizationProblem as problem:
@@ -135,6 +138,23 @@ class AuthorizeView(dot_views.AuthorizationView):
         if "none" in prompt:
             raise AuthorizationProblem(oidc_errors.ConsentRequired())
         return self.show_consent(request, application, scopes, credentials, session, claim_names)
+
+    @staticmethod
+    def redirectable_client(request: HttpRequest, error: OAuthToolkitError) -> Application | None:
+        """The client, if an error oauthlib raised may go back to its (verified) redirect URI.
+
+        oauthlib raises some errors (a malformed ``claims``) before it records the redirect URI on
+        them; once the client and the exact redirect URI are known the error belongs to the client.
+        """
+        if isinstance(error, FatalClientError) or error.oauthlib_error.redirect_uri:
+            return None
+        application = Application.objects.filter(client_id=request.GET.get("client_id", "")).first()
+        redirect_uri = request.GET.get("redirect_uri", "")
+        if application is None or not application.redirect_uri_allowed(redirect_uri):
+            return None
+        error.oauthlib_error.redirect_uri = redirect_uri
+        error.oauthlib_error.state = request.GET.get("state")
+        return application
 
     def send_to_login(self, request: HttpRequest) -> HttpResponse:
         # The login page always checks the password, so once it sends the user back the request is
@@ -195,7 +215,6 @@ class AuthorizeView(dot_views.AuthorizationView):
         application = Application.objects.filter(client_id=form.cleaned_data.get("client_id")).first()
         if application is None:
             return self.error_page(self.request, "invalid_client", "Unknown client.")
-        self.response_mode = "query"
         response = super().form_valid(form)
         if (
             form.cleaned_data.get("allow")
@@ -233,9 +252,7 @@ class AuthorizeView(dot_views.AuthorizationView):
                 self.request, oauthlib_error.error, oauthlib_error.description, oauthlib_error.status_code
             )
         params = [*oauthlib_error.twotuples, ("iss", settings.BRIDGE_ISSUER)]
-        fragment = getattr(self, "response_mode", "query") == "fragment"
-        uri = add_params_to_uri(oauthlib_error.redirect_uri, params, fragment=fragment)
-        return self.redirect(uri, application)
+        return self.redirect(add_params_to_uri(oauthlib_error.redirect_uri, params), application)
 
     def error_page(
         self, request: HttpRequest, error: str, description: str | None, status: int = 400
@@ -267,8 +284,10 @@ def check_extra_parameters(request: HttpRequest) -> None:
         raise AuthorizationProblem(
             oauth_errors.CustomOAuth2Error("request_uri_not_supported", "request_uri is not supported.")
         )
-    if request.GET.get("response_mode", "query") not in ("query", "fragment"):
-        raise AuthorizationProblem(oauth_errors.InvalidRequestError(description="Unsupported response_mode."))
+    if request.GET.get("response_mode", "query") != "query":
+        raise AuthorizationProblem(
+            oauth_errors.InvalidRequestError(description="Only response_mode=query is supported.")
+        )
     if "code_challenge" in request.GET and request.GET.get("code_challenge_method") != "S256":
         raise AuthorizationProblem(
             oauth_errors.InvalidRequestError(description="code_challenge_method must be S256.")
@@ -307,8 +326,48 @@ def hinted_subject(id_token_hint: str | None) -> str | None:
 
 
 # --- token-side endpoints -------------------------------------------------------------------------
-class TokenView(dot_views.TokenView):
-    """Stock DOT; listed here so every endpoint of the bridge is in one module."""
+def oauth_error(status: int, error: str, description: str) -> JsonResponse:
+    response = JsonResponse({"error": error, "error_description": description}, status=status)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def form_problem(request: HttpRequest) -> JsonResponse | None:
+    """RFC 6749 3.2 and 5.2 rules for a form-encoded POST that oauthlib does not enforce."""
+    try:
+        form = request.POST
+    except (RequestDataTooBig, TooManyFieldsSent, UnreadablePostError):
+        return oauth_error(400, "invalid_request", "The request is too large.")
+    repeated = sorted(name for name, values in form.lists() if len(values) > 1)
+    if repeated:
+        return oauth_error(400, "invalid_request", f"{repeated[0]} is repeated.")
+    if request.headers.get("Authorization", "").startswith("Basic ") and "client_secret" in form:
+        return oauth_error(400, "invalid_request", "Use one client authentication method, not two.")
+    return None
+
+
+class OAuthFormEndpoint:
+    """Token, revocation and introspection: strict form parsing and the right 401 challenge."""
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.method == "POST" and (problem := form_problem(request)):
+            return problem
+        response = super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
+        if response.status_code == 401:
+            # RFC 6749 5.2: the challenge names the scheme the client authenticates with.
+            response["WWW-Authenticate"] = 'Basic realm="idp-bridge", error="invalid_client"'
+        return response
+
+
+@method_decorator(csrf_exempt, name="dispatch")
+class TokenView(OAuthFormEndpoint, dot_views.TokenView):
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        grant_type = request.POST.get("grant_type")
+        if not grant_type:
+            return oauth_error(400, "invalid_request", "grant_type is required.")
+        if grant_type not in GRANT_TYPES:
+            return oauth_error(400, "unsupported_grant_type", "Use authorization_code or refresh_token.")
+        return super().post(request, *args, **kwargs)
 
 
 @method_decorator(csrf_exempt, name="dispatch")
@@ -319,20 +378,27 @@ class UserInfoView(dot_views.UserInfoView):
         if "access_token" in request.GET:
             # RFC 9700 4.3.2: a token in the URL ends up in logs and Referer headers.
             return bearer_error(400, "invalid_request", "Send the access token in the Authorization header.")
+        if request.method == "POST":
+            try:
+                in_body = request.POST.getlist("access_token")
+            except (RequestDataTooBig, TooManyFieldsSent, UnreadablePostError):
+                return bearer_error(400, "invalid_request", "The request is too large.")
+            if len(in_body) > 1 or (in_body and "Authorization" in request.headers):
+                # RFC 6750 2: one method of sending the token per request.
+                return bearer_error(400, "invalid_request", "Send the access token once.")
         response = super().dispatch(request, *args, **kwargs)
         response["Cache-Control"] = "no-store"
         return response
 
 
 def bearer_error(status: int, error: str, description: str) -> JsonResponse:
-    response = JsonResponse({"error": error, "error_description": description}, status=status)
+    response = oauth_error(status, error, description)
     response["WWW-Authenticate"] = f'Bearer error="{error}", error_description="{description}"'
-    response["Cache-Control"] = "no-store"
     return response
 
 
 @method_decorator(csrf_exempt, name="dispatch")
-class IntrospectView(OAuthLibMixin, View):
+class IntrospectView(OAuthFormEndpoint, OAuthLibMixin, View):
     """RFC 7662 for the calling client's own tokens."""
 
     http_method_names = ["post"]
@@ -340,18 +406,12 @@ class IntrospectView(OAuthLibMixin, View):
     def post(self, request: HttpRequest) -> HttpResponse:
         core = self.get_oauthlib_core()
         uri, http_method, body, headers = core._extract_params(request)
-        from oauthlib.common import Request as OauthlibRequest
-
         oauth_request = OauthlibRequest(uri, http_method, body, headers)
         if not core.server.request_validator.authenticate_client(oauth_request):
-            response = JsonResponse({"error": "invalid_client"}, status=401)
-            response["WWW-Authenticate"] = 'Basic realm="idp-bridge"'
-            return response
+            return oauth_error(401, "invalid_client", "Client authentication failed.")
         token = request.POST.get("token")
         if not token:
-            return JsonResponse(
-                {"error": "invalid_request", "error_description": "token is required"}, status=400
-            )
+            return oauth_error(400, "invalid_request", "token is required.")
         result = introspect(token, oauth_request.client, request.POST.get("token_type_hint"))
         response = JsonResponse(result)
         response["Cache-Control"] = "no-store"
@@ -359,7 +419,7 @@ class IntrospectView(OAuthLibMixin, View):
 
 
 @method_decorator(csrf_exempt, name="dispatch")
-class RevokeView(dot_views.RevokeTokenView):
+class RevokeView(OAuthFormEndpoint, dot_views.RevokeTokenView):
     """RFC 7009 through oauthlib; the validator scopes revocation to the calling client."""
 
 

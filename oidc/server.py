@@ -1,0 +1,22 @@
+"""oauthlib's OpenID Connect server, cut down to what the bridge offers.
+
+Stock oauthlib wires every grant (password, client credentials, implicit, hybrid, device). Even
+when a client may not use them they run part of their logic first: the password grant checks a
+password against local accounts before refusing the client, which makes it a password oracle. A
+grant that does not exist cannot leak.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from oauthlib.openid import Server
+
+GRANT_TYPES = ("authorization_code", "refresh_token")
+
+
+class BridgeServer(Server):
+    def __init__(self, request_validator: Any, *args: Any, **kwargs: Any) -> None:
+        super().__init__(request_validator, *args, **kwargs)
+        self._grant_types = {name: self._grant_types[name] for name in GRANT_TYPES}
+        self._response_types = {"code": self._response_types["code"]}
