@@ -5,6 +5,7 @@ COPY pyproject.toml constraints.txt README.md ./
 COPY idp_bridge idp_bridge
 COPY accounts accounts
 COPY oidc oidc
+COPY audit audit
 COPY templates templates
 COPY bin bin
 COPY manage.py ./

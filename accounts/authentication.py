@@ -1,21 +1,25 @@
 """Checking a person's legacy credentials and keeping their local shadow account in step.
 
 Every failure that a person could use to learn something (unknown user, wrong password, inactive
-account, unknown hash format) looks the same from outside and costs the same time; the reason is
-kept for the log and the audit trail only.
+account, unknown hash format) looks the same from outside and costs the same time; the precise
+reason goes to the log and the audit trail only.
 """
 
 from __future__ import annotations
 
 import logging
+import secrets
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts.hashers import Verification, dummy_verification, verify_password
+import audit
+from accounts import ledger
+from accounts.hashers import HashContext, Verification, dummy_verification, verify_password
 from accounts.legacy import DuplicateLegacyUser, LegacyUser, get_user_source
 from accounts.models import AuthenticationEvent, Profile, Subject
 from idp_bridge.errors import BridgeError
@@ -24,16 +28,44 @@ log = logging.getLogger("idp_bridge.login")
 
 MAX_LOGIN_LENGTH = 255
 MAX_PASSWORD_LENGTH = 4096
+# Nothing was computed for these outcomes: spend the time a real verification would.
+UNVERIFIED_REASONS = {"unknown_format", "no_hash", "malformed_hash", "unsupported_scheme"}
+_DUMMY_PASSWORD = secrets.token_urlsafe(24)
+
+
+class _TimingCalibration:
+    """Unknown users must cost what real ones do. Without BRIDGE_DUMMY_HASH, the dummy is the stored
+    hash most recently verified for real (scheme and cost as the portal's users have them), so a
+    portal at bcrypt cost 10 is not told apart from a cost-12 default (measured: 0.35 s vs 0.12 s)."""
+
+    stored: str | None = None
+
+
+def spend_dummy_time() -> None:
+    if _TimingCalibration.stored is not None and not settings.BRIDGE_DUMMY_HASH:
+        verify_password(_DUMMY_PASSWORD, _TimingCalibration.stored)
+    else:
+        dummy_verification()
+
+
+def _calibrate(stored: str | None, verification: Verification) -> None:
+    if stored and verification.reason in ("ok", "mismatch"):
+        _TimingCalibration.stored = stored
 
 
 class AccountNeedsAttention(BridgeError):
-    """The login name is ambiguous in the legacy data; an admin must resolve it before anyone logs in."""
+    """The account cannot log in until an admin acts (e.g. a username conflict); never pick one."""
+
+    def __init__(self, reason: str, legacy_ids: list[str] | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.legacy_ids = legacy_ids or []
 
 
 @dataclass(frozen=True)
 class LoginOutcome:
     user: AbstractBaseUser | None
-    reason: str  # "ok", "unknown_user", "inactive", or a Verification reason ("mismatch", ...)
+    reason: str  # "ok", "unknown_user", a legacy state ("suspended", ...), or a Verification reason
     legacy_id: str | None = None
     scheme: str | None = None
 
@@ -42,75 +74,99 @@ class LoginOutcome:
         return self.user is not None
 
 
+def hash_context(legacy_user: LegacyUser) -> HashContext:
+    return HashContext(
+        salt=legacy_user.salt,
+        site_salt=getattr(legacy_user, "site_salt", None),
+        salt_position=getattr(legacy_user, "salt_position", "after"),
+        trim_whitespace=getattr(legacy_user, "trim_password", False),
+    )
+
+
 def check_legacy_credentials(login: str, password: str) -> LoginOutcome:
     """Verify ``password`` for ``login`` against the legacy database.
 
     Raises LegacySourceUnavailable (the caller answers 503) and AccountNeedsAttention.
     """
     if not login or len(login) > MAX_LOGIN_LENGTH or len(password) > MAX_PASSWORD_LENGTH:
-        dummy_verification()
-        return _failed(LoginOutcome(None, "bad_input"))
+        spend_dummy_time()
+        return LoginOutcome(None, "bad_input")
     try:
         legacy_user = get_user_source().get_by_login(login)
-    except DuplicateLegacyUser:
-        dummy_verification()
-        log.warning("login refused: login name matches several legacy rows (needs an admin)")
-        raise AccountNeedsAttention("several legacy accounts match this login name") from None
+    except DuplicateLegacyUser as duplicate:
+        spend_dummy_time()
+        ids = [str(i) for i in getattr(duplicate, "legacy_ids", None) or []]
+        if ids:
+            ledger.record_conflict(ledger.username_key(login), ids)
+        raise AccountNeedsAttention("duplicate_login", ids) from None
     if legacy_user is None:
-        dummy_verification()
-        return _failed(LoginOutcome(None, "unknown_user"))
+        spend_dummy_time()
+        return LoginOutcome(None, "unknown_user")
 
     verification: Verification = verify_password(
-        password, legacy_user.password_hash, salt=legacy_user.salt, scheme=legacy_user.password_scheme
+        password, legacy_user.password_hash, scheme=legacy_user.password_scheme, context=hash_context(legacy_user)
     )
-    if verification.reason in {"unknown_format", "no_hash", "malformed_hash", "unsupported_scheme"}:
-        # Nothing was computed for these; spend the time a real verification would.
-        dummy_verification()
+    _calibrate(legacy_user.password_hash, verification)
+    if verification.reason in UNVERIFIED_REASONS:
+        spend_dummy_time()
     if not verification.ok:
-        return _failed(LoginOutcome(None, verification.reason, legacy_user.legacy_id, verification.scheme))
+        return LoginOutcome(None, verification.reason, legacy_user.legacy_id, verification.scheme)
     if not legacy_user.is_active:
-        return _failed(LoginOutcome(None, "inactive", legacy_user.legacy_id, verification.scheme))
+        return LoginOutcome(None, getattr(legacy_user, "state", "inactive"), legacy_user.legacy_id, verification.scheme)
 
     user = sync_shadow_user(legacy_user)
-    outcome = LoginOutcome(user, "ok", legacy_user.legacy_id, verification.scheme)
-    log.info("login ok legacy_id=%s scheme=%s", outcome.legacy_id, outcome.scheme)
-    return outcome
-
-
-def _failed(outcome: LoginOutcome) -> LoginOutcome:
-    log.info(
-        "login failed reason=%s legacy_id=%s scheme=%s", outcome.reason, outcome.legacy_id, outcome.scheme
-    )
-    return outcome
+    return LoginOutcome(user, "ok", legacy_user.legacy_id, verification.scheme)
 
 
 def sync_shadow_user(legacy_user: LegacyUser) -> AbstractBaseUser:
-    """Create or refresh the local user and profile from the legacy row; the legacy id never changes."""
-    user_model = get_user_model()
+    """Create or refresh the local user and profile from the legacy row; the legacy id never changes.
+
+    Raises AccountNeedsAttention when the username would collide with another live account's; the
+    conflict is recorded first, outside the profile transaction, so the refusal is remembered.
+    """
+    subject = ledger.subject_for(legacy_user.legacy_id)
+    key = ledger.username_key(ledger.effective_username(subject, legacy_user.username))
+    others = ledger.conflicting_legacy_ids(key, legacy_user.legacy_id)
+    if others:
+        ledger.record_conflict(key, [*others, legacy_user.legacy_id])
+    if others or ledger.open_conflict(key):
+        raise AccountNeedsAttention("username_conflict", [*others, legacy_user.legacy_id])
     for attempt in range(2):
         try:
             with transaction.atomic():
-                subject, _ = Subject.objects.get_or_create(legacy_id=legacy_user.legacy_id)
-                profile = Profile.objects.select_related("user").filter(subject=subject).first()
-                if profile is None:
-                    user = user_model.objects.create(username=f"legacy.{subject.sub}")
-                    user.set_unusable_password()
-                    profile = Profile(user=user, subject=subject)
-                else:
-                    user = profile.user
-                _copy_claims(legacy_user, profile)
-                profile.save()
-                user.first_name = (legacy_user.given_name or "")[:150]
-                user.last_name = (legacy_user.family_name or "")[:150]
-                user.email = legacy_user.email or ""
-                user.is_active = True
-                user.save()
-                return user
+                return _sync(legacy_user, subject, key)
         except IntegrityError:
-            # A concurrent first login for the same account created the rows; read theirs.
+            # A concurrent first login for the same account created the rows; use theirs.
             if attempt:
                 raise
     raise AssertionError("unreachable")
+
+
+def _sync(legacy_user: LegacyUser, subject: Subject, key: str) -> AbstractBaseUser:
+    profile = Profile.objects.select_related("user").filter(subject=subject).first()
+    if profile is None:
+        user = get_user_model().objects.create(username=f"legacy.{subject.sub}")
+        user.set_unusable_password()
+        profile = Profile(user=user, subject=subject)
+    else:
+        user = profile.user
+        if profile.legacy_username != legacy_user.username:
+            audit.record(
+                "account.renamed",
+                legacy_id=legacy_user.legacy_id,
+                user=user,
+                old_username=profile.legacy_username,
+                new_username=legacy_user.username,
+            )
+    _copy_claims(legacy_user, profile)
+    profile.username_key = key
+    profile.save()
+    user.first_name = (legacy_user.given_name or "")[:150]
+    user.last_name = (legacy_user.family_name or "")[:150]
+    user.email = legacy_user.email or ""
+    user.is_active = True
+    user.save()
+    return user
 
 
 def _copy_claims(legacy_user: LegacyUser, profile: Profile) -> None:

@@ -15,18 +15,28 @@ def mint_subject() -> str:
 
 
 class Subject(models.Model):
-    """The ledger: one opaque ``sub`` per legacy account id, minted once and never reassigned.
+    """The ledger: one opaque ``sub`` per legacy account, minted once and never reassigned.
 
-    Rows are never deleted (the admin cannot delete them and profiles PROTECT them), so a legacy id
-    keeps its sub even if its Django user or profile is removed.
+    Rows are never deleted (the admin cannot delete them and profiles PROTECT them). When the legacy
+    row disappears the subject is tombstoned; if the portal later reuses that id for a new row, the
+    new row is a new person and gets a new subject (at most one live subject per legacy id).
     """
 
-    legacy_id = models.CharField(max_length=255, unique=True, editable=False)
+    legacy_id = models.CharField(max_length=255, editable=False, db_index=True)
     sub = models.CharField(max_length=64, unique=True, default=mint_subject, editable=False)
     first_seen = models.DateTimeField(auto_now_add=True)
+    tombstoned_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["legacy_id"], condition=models.Q(tombstoned_at__isnull=True), name="one_live_subject_per_legacy_id"
+            )
+        ]
 
     def __str__(self) -> str:
-        return f"{self.sub} (legacy id {self.legacy_id})"
+        state = " tombstoned" if self.tombstoned_at else ""
+        return f"{self.sub} (legacy id {self.legacy_id}{state})"
 
 
 class Profile(models.Model):
@@ -39,6 +49,9 @@ class Profile(models.Model):
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile")
     subject = models.OneToOneField(Subject, on_delete=models.PROTECT, related_name="profile")
     legacy_username = models.CharField(max_length=255)
+    # NFKC + case folding of the username that preferred_username is built from: two live
+    # profiles with the same key would hand out the same username claim (DECISIONS.md).
+    username_key = models.CharField(max_length=255, db_index=True, default="")
     name = models.CharField(max_length=255, blank=True)
     given_name = models.CharField(max_length=255, blank=True)
     family_name = models.CharField(max_length=255, blank=True)
@@ -59,8 +72,39 @@ class Profile(models.Model):
 
     @property
     def preferred_username(self) -> str:
-        # Globus usernames are always lower-case (DECISIONS.md).
-        return f"{self.legacy_username}@{settings.BRIDGE_USERNAME_DOMAIN}".lower()
+        # Globus usernames are always lower-case (DECISIONS.md). An admin's override wins.
+        override = getattr(self.subject, "username_override", None)
+        username = override.username if override is not None else self.legacy_username
+        return f"{username}@{settings.BRIDGE_USERNAME_DOMAIN}".lower()
+
+
+class UsernameOverride(models.Model):
+    """An admin's explicit username for one legacy account: how a username conflict is resolved
+    in the bridge when the portal itself cannot rename the account."""
+
+    subject = models.OneToOneField(Subject, on_delete=models.PROTECT, related_name="username_override")
+    username = models.CharField(max_length=150)
+    reason = models.CharField(max_length=255)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.subject.legacy_id} -> {self.username}"
+
+
+class UsernameConflict(models.Model):
+    """Legacy accounts whose usernames become equal after NFKC and case folding.
+
+    While unresolved, none of them may log in (DECISIONS.md): never pick one.
+    """
+
+    username_key = models.CharField(max_length=255, unique=True)
+    legacy_ids = models.JSONField(default=list)
+    detected_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolution = models.CharField(max_length=255, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.username_key}: {', '.join(self.legacy_ids)}"
 
 
 class AuthenticationEvent(models.Model):

@@ -15,6 +15,7 @@ from django.http import HttpRequest
 
 from accounts.authentication import LoginOutcome, record_authentication
 from accounts.models import Profile
+from accounts.state import forget as forget_state
 
 LEGACY_BACKEND = "accounts.backends.LegacyBackend"
 SESSION_AUTH_TIME = "bridge_auth_time"
@@ -35,6 +36,7 @@ class PortalSession:
 def start_portal_session(request: HttpRequest, outcome: LoginOutcome) -> None:
     assert outcome.user is not None
     login(request, outcome.user, backend=LEGACY_BACKEND)  # rotates the session key
+    forget_state(outcome.user.profile)  # the row was just read: no stale "suspended" from the cache
     event = record_authentication(outcome.user, outcome.scheme)
     request.session[SESSION_AUTH_TIME] = event.occurred_at.timestamp()
     request.session[SESSION_AMR] = [event.amr]

@@ -79,6 +79,9 @@ LEGACY_MAPPING = env.required(
 )
 # Unknown users are "verified" against this so their answer takes as long as a real user's.
 BRIDGE_DUMMY_HASH = env.optional("BRIDGE_DUMMY_HASH", "")
+# How long a legacy account's state (active, suspended, deleted...) is trusted on token paths:
+# the bound on how quickly a change in the portal reaches tokens already issued.
+BRIDGE_LEGACY_STATE_SECONDS = int(env.number("BRIDGE_LEGACY_STATE_SECONDS", 60))
 LEGACY_CONNECT_TIMEOUT = env.number("LEGACY_CONNECT_TIMEOUT", 5, minimum=0.1)
 LEGACY_STATEMENT_TIMEOUT = env.number("LEGACY_STATEMENT_TIMEOUT", 5, minimum=0.1)
 
@@ -92,6 +95,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "oauth2_provider",
     "idp_bridge.apps.IdpBridgeConfig",
+    "audit",
     "accounts",
     "oidc",
 ]
@@ -168,6 +172,7 @@ if ISSUER_IS_HTTPS:
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.boolean("BRIDGE_HSTS_INCLUDE_SUBDOMAINS", False)
 SECURE_HSTS_PRELOAD = env.boolean("BRIDGE_HSTS_PRELOAD", False)
 SILENCED_SYSTEM_CHECKS = [
+    "oauth2_provider.W008",
     *([] if SECURE_HSTS_INCLUDE_SUBDOMAINS else ["security.W005"]),
     *([] if SECURE_HSTS_PRELOAD else ["security.W021"]),
 ]
@@ -224,8 +229,9 @@ OAUTH2_PROVIDER = {
     # A callable, not a dotted path: DOT does not import strings for this setting.
     "PKCE_REQUIRED": pkce_required,
     "OIDC_SERVER_CLASS": "oidc.server.BridgeServer",
-    # Plain http redirect URIs (loopback only, see oidc/redirects.py) only for a development issuer.
-    "ALLOWED_REDIRECT_URI_SCHEMES": ["https"] if ISSUER_IS_HTTPS else ["https", "http"],
+    # http is allowed for loopback redirect URIs only (native apps, RFC 8252 7.3): oidc/redirects.py
+    # refuses to register any other http URI, which is why DOT's W008 reminder is silenced below.
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https", "http"],
     "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
     "ACCESS_TOKEN_EXPIRE_SECONDS": ACCESS_TOKEN_SECONDS,
     "ID_TOKEN_EXPIRE_SECONDS": ID_TOKEN_SECONDS,

@@ -6,6 +6,7 @@ The ID token and userinfo both call ``released_claims`` with the same grant (sco
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 
@@ -23,6 +24,19 @@ SCOPE_CLAIMS: Mapping[str, tuple[str, ...]] = MappingProxyType(
 SUPPORTED_CLAIMS: tuple[str, ...] = tuple(dict.fromkeys(c for cs in SCOPE_CLAIMS.values() for c in cs))
 # Claims about the authentication event, not the user; the ID token always carries them.
 AUTHENTICATION_CLAIMS = ("auth_time", "acr", "amr")
+# What the consent page calls each claim.
+CLAIM_LABELS: Mapping[str, str] = MappingProxyType(
+    {
+        "sub": "A permanent identifier for your account",
+        "name": "Your name",
+        "given_name": "Your given name",
+        "family_name": "Your family name",
+        "preferred_username": "Your username",
+        "organization": "Your organization",
+        "email": "Your email address",
+        "email_verified": "Whether your email address is verified",
+    }
+)
 
 
 def user_claims(profile: Profile) -> dict[str, object]:
@@ -94,3 +108,24 @@ def requested_sub(claims_request: Mapping[str, object] | None) -> str | None:
         if isinstance(spec, Mapping) and isinstance(spec.get("value"), str):
             return spec["value"]
     return None
+
+
+def acr_satisfiable(claims_request: Mapping[str, object] | None, acr: str) -> bool:
+    """False when the client demands, as essential, an ``acr`` this bridge cannot state (OIDC Core 5.5.1.1)."""
+    id_token = (claims_request or {}).get("id_token")
+    spec = id_token.get("acr") if isinstance(id_token, Mapping) else None
+    if not isinstance(spec, Mapping) or not spec.get("essential"):
+        return True
+    wanted = spec.get("values") if isinstance(spec.get("values"), list) else [spec.get("value")]
+    return acr in wanted or wanted == [None]
+
+
+def parse_claims_request(raw: str | None) -> dict[str, object] | None:
+    """The stored ``claims`` JSON of a grant or token, or None."""
+    if not raw:
+        return None
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None

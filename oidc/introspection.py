@@ -6,19 +6,18 @@ client secret cannot be used to test stolen tokens of another relying party.
 
 from __future__ import annotations
 
-import hashlib
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
 from oauth2_provider.models import get_access_token_model, get_refresh_token_model
 from oauth2_provider.settings import oauth2_settings
 
+from oidc.claims import released_claims
+from oidc.validators import account_usable, checksum
+
 INACTIVE: dict[str, object] = {"active": False}
-
-
-def _checksum(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def introspect(token: str, client: object, token_type_hint: str | None) -> dict[str, object]:
@@ -26,35 +25,39 @@ def introspect(token: str, client: object, token_type_hint: str | None) -> dict[
     if token_type_hint == "refresh_token":
         lookups.reverse()
     for lookup in lookups:
-        info = lookup(_checksum(token), client)
+        info = lookup(checksum(token), client)
         if info is not None:
             return info
     return INACTIVE
 
 
-def _common(token: object, client: object) -> dict[str, object]:
-    profile = getattr(token.user, "profile", None)  # type: ignore[attr-defined]
+def _common(token: Any, client: Any) -> dict[str, object]:
     info: dict[str, object] = {
         "active": True,
-        "scope": token.scope if hasattr(token, "scope") else "",  # type: ignore[attr-defined]
-        "client_id": client.client_id,  # type: ignore[attr-defined]
+        "scope": token.scope,
+        "client_id": client.client_id,
         "iss": settings.BRIDGE_ISSUER,
-        "aud": client.client_id,  # type: ignore[attr-defined]
+        "aud": client.client_id,
     }
+    # Who the token is about, only as far as its grant released it (the same gate as userinfo).
+    profile = getattr(token.user, "profile", None)
     if profile is not None:
-        info["sub"] = profile.sub
-        info["username"] = profile.preferred_username
+        released = released_claims(profile, token.scope.split(), token.requested_claims())
+        if "sub" in released:
+            info["sub"] = released["sub"]
+        if "preferred_username" in released:
+            info["username"] = released["preferred_username"]
     return info
 
 
-def _access_token_info(checksum: str, client: object) -> dict[str, object] | None:
+def _access_token_info(digest: str, client: object) -> dict[str, object] | None:
     token = (
         get_access_token_model()
         .objects.select_related("user__profile__subject")
-        .filter(token_checksum=checksum, application=client)
+        .filter(token_checksum=digest, application=client)
         .first()
     )
-    if token is None or not token.is_valid():
+    if token is None or not token.is_valid() or not account_usable(token.user):
         return None
     return _common(token, client) | {
         "token_type": "Bearer",
@@ -63,19 +66,17 @@ def _access_token_info(checksum: str, client: object) -> dict[str, object] | Non
     }
 
 
-def _refresh_token_info(checksum: str, client: object) -> dict[str, object] | None:
+def _refresh_token_info(digest: str, client: object) -> dict[str, object] | None:
     token = (
         get_refresh_token_model()
         .objects.select_related("user__profile__subject", "access_token")
-        .filter(token_checksum=checksum, application=client, revoked__isnull=True)
+        .filter(token_checksum=digest, application=client, revoked__isnull=True)
         .first()
     )
-    if token is None or token.access_token is None:
+    if token is None or token.access_token is None or not account_usable(token.user):
         return None
-    info = _common(token.access_token, client) | {
-        "token_type": "refresh_token",
-        "iat": int(token.created.timestamp()),
-    }
+    # No token_type: RFC 7662 2.2 takes it from the RFC 6749 7.1 registry, which names access token types.
+    info = _common(token.access_token, client) | {"iat": int(token.created.timestamp())}
     lifetime = oauth2_settings.REFRESH_TOKEN_EXPIRE_SECONDS
     if lifetime:
         expires = token.access_token.expires + timedelta(seconds=lifetime)

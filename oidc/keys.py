@@ -78,8 +78,8 @@ def _decrypt(row: SigningKey) -> jwk.JWK:
     except InvalidToken as exc:
         raise ConfigurationError(
             f"Signing key {row.kid} cannot be decrypted: BRIDGE_KEY_ENCRYPTION_SECRET is not the secret "
-            "it was encrypted with. Restore the old secret, or rotate to new keys with "
-            "`manage.py rotate_keys --emergency` (relying parties will need to refetch the JWKS)."
+            "it was encrypted with. Restore the old secret, or replace the keys: `manage.py rotate_keys "
+            "--prepublish` then `rotate_keys --activate --force` (relying parties refetch the JWKS)."
         ) from exc
     key = jwk.JWK.from_pem(pem)
     with _lock:
@@ -123,7 +123,11 @@ def jwks_document() -> dict[str, list[dict[str, object]]]:
 
 
 def _longest_signed_lifetime() -> timedelta:
-    return timedelta(seconds=max(settings.ID_TOKEN_SECONDS, settings.ACCESS_TOKEN_SECONDS))
+    # An ID token comes back as an (expired) id_token_hint for as long as the relying party's
+    # session lasts; keep its key published that long, at least a day.
+    return timedelta(
+        seconds=max(settings.ID_TOKEN_SECONDS, settings.ACCESS_TOKEN_SECONDS, settings.SESSION_COOKIE_AGE, 86400)
+    )
 
 
 def prepublish_next_key() -> SigningKey:

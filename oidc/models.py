@@ -8,8 +8,6 @@ step copies it to the next (``oidc.validators``).
 
 from __future__ import annotations
 
-import json
-
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -48,7 +46,9 @@ class TokenContext(AuthContext):
         abstract = True
 
     def requested_claims(self) -> dict[str, object]:
-        return json.loads(self.claims_request) if self.claims_request else {}
+        from oidc.claims import parse_claims_request
+
+        return parse_claims_request(self.claims_request) or {}
 
 
 class Application(AbstractApplication):

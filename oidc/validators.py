@@ -25,6 +25,7 @@ from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauth2_provider.settings import oauth2_settings
 from oauthlib.oauth2.rfc6749 import errors as oauth_errors
 
+from accounts.state import account_state
 from oidc import claims as claims_module
 from oidc import keys
 from oidc.models import Application
@@ -50,17 +51,31 @@ def _auth_context_fields(request: Any) -> dict[str, Any]:
     }
 
 
-def code_checksum(code: str) -> str:
-    return hashlib.sha256(code.encode("utf-8", "surrogatepass")).hexdigest()
+def refresh_session_expired(refresh_token: Any) -> bool:
+    """Refreshing never extends access past BRIDGE_REFRESH_TOKEN_SECONDS after the real login."""
+    auth_time = refresh_token.auth_time
+    limit = timedelta(seconds=settings.REFRESH_TOKEN_SECONDS)
+    return auth_time is None or timezone.now() - auth_time > limit
+
+
+def account_usable(user: Any) -> bool:
+    """Tokens of a suspended, deleted or expired portal account stop working (cached re-check)."""
+    profile = getattr(user, "profile", None)
+    return profile is not None and account_state(profile).usable
+
+
+def checksum(value: str) -> str:
+    """SHA-256 hex of a token or code: how DOT stores them, and how every lookup here finds them."""
+    return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _token_lineage(request: Any) -> dict[str, str]:
     """What a new token inherits from the request: the claims asked for and the code it came from."""
     if request.grant_type == "authorization_code":
-        checksum = code_checksum(request.code)
+        code_checksum = checksum(request.code)
     else:
-        checksum = getattr(request, "bridge_code_checksum", "")
-    return {"claims_request": _claims_request_json(request), "code_checksum": checksum}
+        code_checksum = getattr(request, "bridge_code_checksum", "")
+    return {"claims_request": _claims_request_json(request), "code_checksum": code_checksum}
 
 
 def _claims_request_json(request: Any) -> str:
@@ -79,6 +94,12 @@ class BridgeValidator(OAuth2Validator):
             ok = self._authenticate_request_body(request)
             method = Application.AuthMethod.CLIENT_SECRET_POST
         return bool(ok) and request.client.token_endpoint_auth_method == method
+
+    def _extract_basic_auth(self, request: Any) -> str | None:
+        # RFC 7235 2.1: the scheme name is case-insensitive ("basic", "BASIC").
+        auth = request.headers.get("HTTP_AUTHORIZATION") or ""
+        scheme, _, credentials = auth.partition(" ")
+        return credentials.strip() if scheme.lower() == "basic" and credentials.strip() else None
 
     def _authenticate_basic_auth(self, request: Any) -> bool:
         # RFC 7617 credentials are base64, i.e. ASCII; DOT's decoder raises on anything else.
@@ -105,12 +126,28 @@ class BridgeValidator(OAuth2Validator):
             )
         return True
 
+    # --- what may be asked for ---------------------------------------------------------------------
+    def validate_scopes(self, client_id: str, scopes: list[str], client: Any, request: Any, *args: Any, **kwargs: Any) -> bool:
+        """Scopes this provider does not know are ignored (OIDC Core 3.1.2.1), not an error:
+        relying parties routinely add offline_access, address or phone."""
+        known = [scope for scope in scopes if scope in claims_module.SCOPE_CLAIMS]
+        if known != list(scopes):
+            request.scopes = known
+        return bool(known) or not scopes
+
+    def validate_response_type(self, client_id: str, response_type: str, client: Any, request: Any, *args: Any, **kwargs: Any) -> bool:
+        if response_type != "code":
+            raise oauth_errors.UnsupportedResponseTypeError(request=request)
+        return bool(client.allows_grant_type(Application.GRANT_AUTHORIZATION_CODE))
+
     # --- carrying the authentication context ----------------------------------------------------
     def validate_code(
         self, client_id: str, code: str, client: Any, request: Any, *args: Any, **kwargs: Any
     ) -> bool:
+        # Locked: two concurrent exchanges of one code must not both succeed (the loser gets invalid_grant).
         grant = (
-            Grant.objects.select_related("user__profile__subject")
+            Grant.objects.select_for_update(of=("self",))
+            .select_related("user__profile__subject")
             .filter(code=code, application=client)
             .first()
         )
@@ -127,15 +164,30 @@ class BridgeValidator(OAuth2Validator):
         if grant.nonce:
             request.nonce = grant.nonce
         if grant.claims:
-            request.claims = json.loads(grant.claims)
+            request.claims = claims_module.parse_claims_request(grant.claims)
         for name, value in _auth_context_from(grant).items():
             setattr(request, name, value)
+        return True
+
+    def validate_bearer_token(self, token: str, scopes: Any, request: Any) -> bool:
+        if not super().validate_bearer_token(token, scopes, request):
+            return False
+        if not account_usable(request.user):
+            request.oauth2_error = {"error": "invalid_token", "error_description": "The account is no longer active."}
+            return False
         return True
 
     def validate_refresh_token(
         self, refresh_token: str, client: Any, request: Any, *args: Any, **kwargs: Any
     ) -> bool:
+        # Lock the token's rows first: concurrent refreshes of one token then queue up, and every
+        # one after the first meets a revoked token (reuse detection) instead of a half-rotated one.
+        list(RefreshToken.objects.select_for_update().filter(token_checksum=checksum(refresh_token)))
         valid = super().validate_refresh_token(refresh_token, client, request, *args, **kwargs)
+        if valid and not account_usable(request.user):
+            return False  # invalid_grant: the portal account was suspended, deleted or expired
+        if valid and refresh_session_expired(request.refresh_token_instance):
+            return False  # invalid_grant: the password check it stems from is too old
         if valid:
             token = request.refresh_token_instance
             for name, value in _auth_context_from(token).items():
@@ -147,12 +199,12 @@ class BridgeValidator(OAuth2Validator):
     @staticmethod
     def _revoke_tokens_from_replayed_code(code: str, client: Any) -> None:
         """A code presented twice was stolen or replayed: revoke what the first exchange issued."""
-        checksum = code_checksum(code)
+        replayed = checksum(code)
         for refresh_token in RefreshToken.objects.filter(
-            code_checksum=checksum, application=client, revoked__isnull=True
+            code_checksum=replayed, application=client, revoked__isnull=True
         ):
             refresh_token.revoke()
-        AccessToken.objects.filter(code_checksum=checksum, application=client).delete()
+        AccessToken.objects.filter(code_checksum=replayed, application=client).delete()
 
     def _create_authorization_code(self, request: Any, code: dict[str, str], expires: Any = None) -> Any:
         grant = super()._create_authorization_code(request, code, expires)
@@ -197,10 +249,9 @@ class BridgeValidator(OAuth2Validator):
         return refresh_token
 
     def _load_access_token(self, token: str) -> Any:
-        checksum = hashlib.sha256(token.encode("utf-8")).hexdigest()
         return (
             AccessToken.objects.select_related("application", "user__profile__subject")
-            .filter(token_checksum=checksum)
+            .filter(token_checksum=checksum(token))
             .first()
         )
 

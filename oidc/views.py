@@ -10,15 +10,22 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
+import secrets
+import time
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
+from django.core import signing
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.http.request import UnreadablePostError
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
 from django.utils.decorators import method_decorator
@@ -26,7 +33,13 @@ from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from oauth2_provider import views as dot_views
-from oauth2_provider.exceptions import FatalClientError, OAuthToolkitError
+from oauth2_provider.exceptions import (
+    ClientIdMissmatch,
+    FatalClientError,
+    InvalidIDTokenError,
+    InvalidOIDCClientError,
+    OAuthToolkitError,
+)
 from oauth2_provider.http import OAuth2ResponseRedirect
 from oauth2_provider.views.mixins import OAuthLibMixin
 from oauthlib.common import Request as OauthlibRequest
@@ -34,7 +47,9 @@ from oauthlib.common import add_params_to_uri
 from oauthlib.oauth2.rfc6749 import errors as oauth_errors
 from oauthlib.openid.connect.core import exceptions as oidc_errors
 
+from accounts.models import Profile
 from accounts.session import PortalSession, current_portal_session
+from accounts.state import account_state
 from oidc import claims as claims_module
 from oidc import discovery, keys
 from oidc.consent import has_consent, record_consent
@@ -70,26 +85,31 @@ class AuthorizationProblem(Exception):
         self.error = error
 
 
-@method_decorator(never_cache, name="dispatch")
-class AuthorizeView(dot_views.AuthorizationView):
-    template_name = "oidc/consent.html"
+PENDING_KEY = "bridge_pending_authorizations"
+PENDING_LIMIT = 5
+PENDING_SECONDS = 900  # how long a consent page or a login detour may take
+REAUTH_PARAM = "bridge_reauth"
+PKCE_CHALLENGE = re.compile(r"^[A-Za-z0-9_-]{43}$")  # base64url(SHA-256), RFC 7636 4.2
 
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        # Not LoginRequiredMixin's dispatch: a bad client or redirect URI gets an error page, and
-        # prompt=none gets login_required at the redirect URI, before anyone is sent to log in.
-        self.oauth2_data = {}
-        return View.dispatch(self, request, *args, **kwargs)
+
+@method_decorator(never_cache, name="dispatch")
+class AuthorizeView(OAuthLibMixin, View):
+    """The authorization endpoint.
+
+    Not DOT's AuthorizationView: that one sends anonymous users to log in before validating the
+    request (a bad client would see a login page) and carries the validated request through hidden
+    form fields that the browser can change. Here a validated request that needs the user's consent
+    is kept server-side in the session, and the consent form carries only its id.
+    """
 
     # --- GET: the authorization request ----------------------------------------------------------
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if len(request.GET.getlist("redirect_uri")) != 1:
-            return self.error_page(
-                request, "invalid_request", "The request must name exactly one redirect_uri."
-            )
+            return error_page(request, "invalid_request", "The request must name exactly one redirect_uri.")
         try:
             scopes, credentials = self.validate_authorization_request(request)
         except OAuthToolkitError as error:
-            return self.error_response(error, application=self.redirectable_client(request, error))
+            return self.error_response(error, redirectable_client(request, error))
         application = Application.objects.get(client_id=credentials["client_id"])
         try:
             return self.decide(request, application, scopes, credentials)
@@ -102,71 +122,46 @@ class AuthorizeView(dot_views.AuthorizationView):
         self, request: HttpRequest, application: Application, scopes: list[str], credentials: dict[str, Any]
     ) -> HttpResponse:
         check_extra_parameters(request)
-        openid = "openid" in scopes
+        if "openid" not in scopes:
+            raise AuthorizationProblem(
+                oauth_errors.InvalidScopeError(description="This provider signs people in: include the openid scope.")
+            )
         prompt = set(request.GET.get("prompt", "").split()) & KNOWN_PROMPTS
         if "none" in prompt and len(prompt) > 1:
-            raise AuthorizationProblem(
-                oauth_errors.InvalidRequestError(description="prompt=none must stand alone")
-            )
-        claims_request = credentials.get("claims") if openid else None
+            raise AuthorizationProblem(oauth_errors.InvalidRequestError(description="prompt=none must stand alone"))
+        claims_request = credentials.get("claims")
         if claims_request is not None and (why := claims_module.validate_claims_request(claims_request)):
             raise AuthorizationProblem(oauth_errors.InvalidRequestError(description=why))
-        hinted_sub = hinted_subject(request.GET.get("id_token_hint")) if openid else None
+        if not claims_module.acr_satisfiable(claims_request, settings.BRIDGE_ACR):
+            raise AuthorizationProblem(
+                oauth_errors.AccessDeniedError(description="The essential authentication context (acr) cannot be met.")
+            )
+        hinted_sub = hinted_subject(request.GET.get("id_token_hint"))
         max_age = parse_max_age(request.GET.get("max_age"))
 
         session = current_portal_session(request)
-        if session is None or prompt & {"login", "select_account"} or too_old(session, max_age):
+        if session is not None and not account_state(session.profile).usable:
+            logout(request)  # the portal account was suspended or deleted since this session began
+            session = None
+        fresh_login_demanded = bool(prompt & {"login", "select_account"}) or too_old(session, max_age)
+        if session is None or (fresh_login_demanded and not reauthenticated(request, session, credentials)):
             if "none" in prompt:
                 raise AuthorizationProblem(oidc_errors.LoginRequired())
-            return self.send_to_login(request)
+            return send_to_login(request, credentials)
         for wanted in (hinted_sub, claims_module.requested_sub(claims_request)):
             if wanted is not None and wanted != session.profile.sub:
                 raise AuthorizationProblem(
-                    oidc_errors.LoginRequired(
-                        description="The signed-in user is not the user the client asked for."
-                    )
+                    oidc_errors.LoginRequired(description="The signed-in user is not the user the client asked for.")
                 )
 
         claim_names = claims_module.claim_names_for(scopes, claims_request)
         if application.skip_authorization or (
             "consent" not in prompt and has_consent(session.user, application, scopes, claim_names)
         ):
-            uri, _headers, _body, _status = self.create_authorization_response(
-                request, " ".join(scopes), credentials, allow=True
-            )
-            return self.redirect(uri, application)
+            return self.issue_code(request, application, scopes, credentials)
         if "none" in prompt:
             raise AuthorizationProblem(oidc_errors.ConsentRequired())
         return self.show_consent(request, application, scopes, credentials, session, claim_names)
-
-    @staticmethod
-    def redirectable_client(request: HttpRequest, error: OAuthToolkitError) -> Application | None:
-        """The client, if an error oauthlib raised may go back to its (verified) redirect URI.
-
-        oauthlib raises some errors (a malformed ``claims``) before it records the redirect URI on
-        them; once the client and the exact redirect URI are known the error belongs to the client.
-        """
-        if isinstance(error, FatalClientError) or error.oauthlib_error.redirect_uri:
-            return None
-        application = Application.objects.filter(client_id=request.GET.get("client_id", "")).first()
-        redirect_uri = request.GET.get("redirect_uri", "")
-        if application is None or not application.redirect_uri_allowed(redirect_uri):
-            return None
-        error.oauthlib_error.redirect_uri = redirect_uri
-        error.oauthlib_error.state = request.GET.get("state")
-        return application
-
-    def send_to_login(self, request: HttpRequest) -> HttpResponse:
-        # The login page always checks the password, so once it sends the user back the request is
-        # satisfied: drop prompt=login and max_age from the return URL, or max_age=0 would loop.
-        query = request.GET.copy()
-        remaining = [p for p in query.get("prompt", "").split() if p not in {"login", "select_account"}]
-        query.pop("max_age", None)
-        if remaining:
-            query["prompt"] = " ".join(remaining)
-        else:
-            query.pop("prompt", None)
-        return redirect_to_login(f"{request.path}?{query.urlencode()}", settings.LOGIN_URL)
 
     def show_consent(
         self,
@@ -177,99 +172,146 @@ class AuthorizeView(dot_views.AuthorizationView):
         session: PortalSession,
         claim_names: list[str],
     ) -> HttpResponse:
-        self.oauth2_data = {
-            "application": application,
-            "client_id": credentials["client_id"],
-            "redirect_uri": credentials["redirect_uri"],
-            "response_type": credentials["response_type"],
-            "state": credentials.get("state"),
-            "scopes": scopes,
-            "nonce": credentials.get("nonce"),
-            "code_challenge": credentials.get("code_challenge"),
-            "code_challenge_method": credentials.get("code_challenge_method"),
-            "claims": json.dumps(credentials["claims"]) if credentials.get("claims") else None,
-        }
+        pending_id = remember_pending(request, scopes, credentials)
         released = claims_module.released_claims(session.profile, scopes, credentials.get("claims"))
         context = {
-            "form": self.get_form(self.get_form_class()),
             "application": application,
-            "released": [(name, released.get(name)) for name in claim_names],
-            "scopes": scopes,
+            "pending_id": pending_id,
+            "released": [(claims_module.CLAIM_LABELS.get(n, n), released[n]) for n in claim_names if n in released],
         }
-        return self.render_to_response(context)
+        return render(request, "oidc/consent.html", context)
 
     # --- POST: the consent form --------------------------------------------------------------------
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if current_portal_session(request) is None:
-            return self.error_page(
-                request,
-                "login_required",
-                "Your sign-in expired. Go back to the application and sign in again.",
+            return error_page(
+                request, "login_required", "Your sign-in expired. Go back to the application and sign in again."
             )
-        return super().post(request, *args, **kwargs)
-
-    def form_invalid(self, form: Any) -> HttpResponse:
-        return self.error_page(self.request, "invalid_request", "The consent form was incomplete.")
-
-    def form_valid(self, form: Any) -> HttpResponse:
-        application = Application.objects.filter(client_id=form.cleaned_data.get("client_id")).first()
+        pending = take_pending(request, request.POST.get("pending", ""))
+        if pending is None:
+            return error_page(
+                request, "invalid_request", "This consent page has expired. Go back to the application and try again."
+            )
+        scopes, credentials = pending
+        application = Application.objects.filter(client_id=credentials["client_id"]).first()
         if application is None:
-            return self.error_page(self.request, "invalid_client", "Unknown client.")
-        response = super().form_valid(form)
-        if (
-            form.cleaned_data.get("allow")
-            and response.status_code == 302
-            and "code=" in response.get("Location", "")
-        ):
-            raw_claims = form.cleaned_data.get("claims")
-            claims_request = _parse_json_object(raw_claims)
-            scopes = form.cleaned_data.get("scope", "").split()
-            record_consent(
-                self.request.user, application, scopes, claims_module.claim_names_for(scopes, claims_request)
-            )
-        return response
+            return error_page(request, "invalid_client", "The application is no longer registered.")
+        if "allow" not in request.POST:
+            error = oauth_errors.AccessDeniedError(state=credentials.get("state"))
+            error.redirect_uri = credentials["redirect_uri"]
+            return self.error_response(OAuthToolkitError(error=error), application)
+        claim_names = claims_module.claim_names_for(scopes, credentials.get("claims"))
+        record_consent(request.user, application, scopes, claim_names)
+        return self.issue_code(request, application, scopes, credentials)
 
     # --- shared ------------------------------------------------------------------------------------
-    def create_authorization_response(
-        self, request: HttpRequest, scopes: str, credentials: dict[str, Any], allow: bool
-    ) -> Any:
+    def issue_code(
+        self, request: HttpRequest, application: Application, scopes: list[str], credentials: dict[str, Any]
+    ) -> HttpResponse:
         session = current_portal_session(request)
-        if session is not None:
-            credentials.update(
-                bridge_auth_time=session.auth_time,
-                bridge_amr=list(session.amr),
-                bridge_acr=settings.BRIDGE_ACR,
+        assert session is not None
+        credentials = dict(credentials, bridge_auth_time=session.auth_time, bridge_amr=list(session.amr),
+                           bridge_acr=settings.BRIDGE_ACR)
+        try:
+            uri, _headers, _body, _status = self.create_authorization_response(
+                request, " ".join(scopes), credentials, allow=True
             )
-        return super().create_authorization_response(request, scopes, credentials, allow)
+        except OAuthToolkitError as error:
+            return self.error_response(error, application)
+        return redirect_to_client(uri, application)
 
-    def error_response(
-        self, error: OAuthToolkitError, application: Application | None, **kwargs: Any
-    ) -> HttpResponse:
+    def error_response(self, error: OAuthToolkitError, application: Application | None, **kwargs: Any) -> HttpResponse:
         oauthlib_error = error.oauthlib_error
-        if isinstance(error, FatalClientError) or not oauthlib_error.redirect_uri:
+        if isinstance(error, FatalClientError) or not oauthlib_error.redirect_uri or application is None:
             # Client or redirect URI unknown: never redirect anywhere (RFC 6749 4.1.2.1).
-            return self.error_page(
-                self.request, oauthlib_error.error, oauthlib_error.description, oauthlib_error.status_code
-            )
+            return error_page(self.request, oauthlib_error.error, oauthlib_error.description, oauthlib_error.status_code)
         params = [*oauthlib_error.twotuples, ("iss", settings.BRIDGE_ISSUER)]
-        return self.redirect(add_params_to_uri(oauthlib_error.redirect_uri, params), application)
-
-    def error_page(
-        self, request: HttpRequest, error: str, description: str | None, status: int = 400
-    ) -> HttpResponse:
-        return render(
-            request, "oidc/error.html", {"error": error, "description": description}, status=max(status, 400)
-        )
+        return redirect_to_client(add_params_to_uri(oauthlib_error.redirect_uri, params), application)
 
 
-def _parse_json_object(raw: str | None) -> dict[str, Any] | None:
-    if not raw:
+def redirect_to_client(uri: str, application: Application) -> HttpResponse:
+    return OAuth2ResponseRedirect(uri, application.get_allowed_schemes())
+
+
+def error_page(request: HttpRequest, error: str, description: str | None, status: int = 400) -> HttpResponse:
+    return render(request, "oidc/error.html", {"error": error, "description": description}, status=max(status, 400))
+
+
+def redirectable_client(request: HttpRequest, error: OAuthToolkitError) -> Application | None:
+    """The client, if an error oauthlib raised may go back to its (verified) redirect URI.
+
+    oauthlib raises some errors (a malformed ``claims``) before it records the redirect URI on
+    them; once the client and the exact redirect URI are known the error belongs to the client.
+    """
+    if isinstance(error, FatalClientError):
         return None
+    application = Application.objects.filter(client_id=request.GET.get("client_id", "")).first()
+    redirect_uri = request.GET.get("redirect_uri", "")
+    if application is None or not application.redirect_uri_allowed(redirect_uri):
+        return None
+    if not error.oauthlib_error.redirect_uri:
+        error.oauthlib_error.redirect_uri = redirect_uri
+        error.oauthlib_error.state = request.GET.get("state")
+    return application
+
+
+# --- the validated request, kept server-side between the pages ----------------------------------
+PENDING_FIELDS = ("client_id", "redirect_uri", "response_type", "state", "nonce", "code_challenge",
+                  "code_challenge_method", "claims")
+
+
+def remember_pending(request: HttpRequest, scopes: list[str], credentials: dict[str, Any]) -> str:
+    pending = {k: v for k, v in request.session.get(PENDING_KEY, {}).items() if v["until"] > time.time()}
+    while len(pending) >= PENDING_LIMIT:
+        pending.pop(min(pending, key=lambda k: pending[k]["until"]))
+    pending_id = secrets.token_urlsafe(24)
+    pending[pending_id] = {
+        "until": time.time() + PENDING_SECONDS,
+        "scopes": scopes,
+        "credentials": {k: credentials[k] for k in PENDING_FIELDS if credentials.get(k) is not None},
+    }
+    request.session[PENDING_KEY] = pending
+    return pending_id
+
+
+def take_pending(request: HttpRequest, pending_id: str) -> tuple[list[str], dict[str, Any]] | None:
+    pending = request.session.get(PENDING_KEY, {})
+    entry = pending.pop(pending_id, None) if isinstance(pending_id, str) else None
+    request.session[PENDING_KEY] = pending
+    if entry is None or entry["until"] <= time.time():
+        return None
+    return entry["scopes"], entry["credentials"]
+
+
+# --- re-authentication that cannot be skipped --------------------------------------------------
+def _request_fingerprint(credentials: dict[str, Any]) -> str:
+    parts = [credentials.get(k) or "" for k in ("client_id", "redirect_uri", "state", "nonce")]
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
+
+
+def send_to_login(request: HttpRequest, credentials: dict[str, Any]) -> HttpResponse:
+    """Send the user to the login page; the way back carries a signed "logged in after T" marker.
+
+    prompt=login and max_age stay in the return URL: the marker, bound to this authorization
+    request and valid for a short time, is what shows they were satisfied. Dropping the marker
+    brings the requirement back; it cannot be forged, moved to another request or replayed later.
+    """
+    query = request.GET.copy()
+    query[REAUTH_PARAM] = signing.dumps(
+        {"t": time.time(), "r": _request_fingerprint(credentials)}, salt="idp-bridge.reauth", compress=True
+    )
+    return redirect_to_login(f"{request.path}?{query.urlencode()}", settings.LOGIN_URL)
+
+
+def reauthenticated(request: HttpRequest, session: PortalSession, credentials: dict[str, Any]) -> bool:
+    marker = request.GET.get(REAUTH_PARAM)
+    if not marker:
+        return False
     try:
-        value = json.loads(raw)
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None
+        data = signing.loads(marker, salt="idp-bridge.reauth", max_age=PENDING_SECONDS)
+    except signing.BadSignature:
+        return False
+    return data.get("r") == _request_fingerprint(credentials) and session.auth_time.timestamp() >= data.get("t", 1e18)
 
 
 def check_extra_parameters(request: HttpRequest) -> None:
@@ -288,9 +330,14 @@ def check_extra_parameters(request: HttpRequest) -> None:
         raise AuthorizationProblem(
             oauth_errors.InvalidRequestError(description="Only response_mode=query is supported.")
         )
-    if "code_challenge" in request.GET and request.GET.get("code_challenge_method") != "S256":
+    if "code_challenge" in request.GET and (
+        request.GET.get("code_challenge_method") != "S256" or not PKCE_CHALLENGE.match(request.GET["code_challenge"])
+    ):
         raise AuthorizationProblem(
-            oauth_errors.InvalidRequestError(description="code_challenge_method must be S256.")
+            oauth_errors.InvalidRequestError(
+                description="code_challenge must be the 43-character base64url SHA-256 of the verifier, "
+                "with code_challenge_method=S256."
+            )
         )
 
 
@@ -304,8 +351,8 @@ def parse_max_age(raw: str | None) -> int | None:
     return int(raw)
 
 
-def too_old(session: PortalSession, max_age: int | None) -> bool:
-    return max_age is not None and timezone.now() - session.auth_time > timedelta(seconds=max_age)
+def too_old(session: PortalSession | None, max_age: int | None) -> bool:
+    return session is not None and max_age is not None and timezone.now() - session.auth_time > timedelta(seconds=max_age)
 
 
 def hinted_subject(id_token_hint: str | None) -> str | None:
@@ -315,9 +362,7 @@ def hinted_subject(id_token_hint: str | None) -> str | None:
         hinted = keys.verify_own_jwt(id_token_hint)
     except keys.InvalidJWT:
         raise AuthorizationProblem(
-            oauth_errors.InvalidRequestError(
-                description="id_token_hint is not an ID token issued by this provider"
-            )
+            oauth_errors.InvalidRequestError(description="id_token_hint is not an ID token issued by this provider")
         ) from None
     sub = hinted.get("sub")
     if not isinstance(sub, str):
@@ -326,10 +371,16 @@ def hinted_subject(id_token_hint: str | None) -> str | None:
 
 
 # --- token-side endpoints -------------------------------------------------------------------------
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+PKCE_VERIFIER = re.compile(r"^[A-Za-z0-9._~-]{43,128}$")  # RFC 7636 4.1
+
+
 def oauth_error(status: int, error: str, description: str) -> JsonResponse:
-    response = JsonResponse({"error": error, "error_description": description}, status=status)
-    response["Cache-Control"] = "no-store"
-    return response
+    return JsonResponse({"error": error, "error_description": description}, status=status, headers=NO_STORE)
+
+
+def uses_basic_auth(request: HttpRequest) -> bool:
+    return request.headers.get("Authorization", "").partition(" ")[0].lower() == "basic"
 
 
 def form_problem(request: HttpRequest) -> JsonResponse | None:
@@ -341,18 +392,20 @@ def form_problem(request: HttpRequest) -> JsonResponse | None:
     repeated = sorted(name for name, values in form.lists() if len(values) > 1)
     if repeated:
         return oauth_error(400, "invalid_request", f"{repeated[0]} is repeated.")
-    if request.headers.get("Authorization", "").startswith("Basic ") and "client_secret" in form:
+    if uses_basic_auth(request) and "client_secret" in form:
         return oauth_error(400, "invalid_request", "Use one client authentication method, not two.")
     return None
 
 
 class OAuthFormEndpoint:
-    """Token, revocation and introspection: strict form parsing and the right 401 challenge."""
+    """Token, revocation and introspection: strict form parsing, no caching, the right 401 challenge."""
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if request.method == "POST" and (problem := form_problem(request)):
             return problem
         response = super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
+        for header, value in NO_STORE.items():
+            response[header] = value
         if response.status_code == 401:
             # RFC 6749 5.2: the challenge names the scheme the client authenticates with.
             response["WWW-Authenticate"] = 'Basic realm="idp-bridge", error="invalid_client"'
@@ -367,7 +420,16 @@ class TokenView(OAuthFormEndpoint, dot_views.TokenView):
             return oauth_error(400, "invalid_request", "grant_type is required.")
         if grant_type not in GRANT_TYPES:
             return oauth_error(400, "unsupported_grant_type", "Use authorization_code or refresh_token.")
-        return super().post(request, *args, **kwargs)
+        if grant_type == "authorization_code" and not request.POST.get("redirect_uri"):
+            # RFC 6749 4.1.3: required, since every authorization request here names one.
+            return oauth_error(400, "invalid_request", "redirect_uri is required.")
+        verifier = request.POST.get("code_verifier")
+        if verifier is not None and not PKCE_VERIFIER.match(verifier):
+            return oauth_error(400, "invalid_request", "code_verifier must be 43-128 unreserved characters.")
+        # One transaction: the grant and refresh-token row locks taken by the validator hold until
+        # the new tokens are written, so concurrent uses of one code or refresh token never 500.
+        with transaction.atomic():
+            return super().post(request, *args, **kwargs)
 
 
 @method_decorator(csrf_exempt, name="dispatch")
@@ -378,22 +440,41 @@ class UserInfoView(dot_views.UserInfoView):
         if "access_token" in request.GET:
             # RFC 9700 4.3.2: a token in the URL ends up in logs and Referer headers.
             return bearer_error(400, "invalid_request", "Send the access token in the Authorization header.")
+        header_scheme, _, header_token = request.headers.get("Authorization", "").partition(" ")
+        in_header = header_token.strip() if header_scheme.lower() == "bearer" else ""
+        in_body: list[str] = []
         if request.method == "POST":
             try:
                 in_body = request.POST.getlist("access_token")
             except (RequestDataTooBig, TooManyFieldsSent, UnreadablePostError):
                 return bearer_error(400, "invalid_request", "The request is too large.")
-            if len(in_body) > 1 or (in_body and "Authorization" in request.headers):
-                # RFC 6750 2: one method of sending the token per request.
-                return bearer_error(400, "invalid_request", "Send the access token once.")
+        if len(in_body) > 1 or (in_body and "Authorization" in request.headers):
+            # RFC 6750 2: one method of sending the token per request.
+            return bearer_error(400, "invalid_request", "Send the access token once.")
+        token = in_header or (in_body[0] if in_body else "")
+        if not token:
+            # RFC 6750 3.1: a request without credentials gets a challenge but no error code.
+            return HttpResponse(status=401, headers={"WWW-Authenticate": 'Bearer realm="idp-bridge"', **NO_STORE})
         response = super().dispatch(request, *args, **kwargs)
-        response["Cache-Control"] = "no-store"
+        if response.status_code == 401:
+            response = self.explain_refusal(token)
+        for header, value in NO_STORE.items():
+            response[header] = value
         return response
+
+    def explain_refusal(self, token: str) -> JsonResponse:
+        from oidc.validators import BridgeValidator, account_usable
+
+        access_token = BridgeValidator()._load_access_token(token)
+        if access_token is not None and access_token.is_valid() and account_usable(access_token.user):
+            # A live token without the openid scope (OIDC Core 5.3.3, RFC 6750 3.1).
+            return bearer_error(403, "insufficient_scope", "The access token was not granted the openid scope.")
+        return bearer_error(401, "invalid_token", "The access token is invalid, expired or revoked.")
 
 
 def bearer_error(status: int, error: str, description: str) -> JsonResponse:
     response = oauth_error(status, error, description)
-    response["WWW-Authenticate"] = f'Bearer error="{error}", error_description="{description}"'
+    response["WWW-Authenticate"] = f'Bearer realm="idp-bridge", error="{error}", error_description="{description}"'
     return response
 
 
@@ -423,34 +504,62 @@ class RevokeView(OAuthFormEndpoint, dot_views.RevokeTokenView):
     """RFC 7009 through oauthlib; the validator scopes revocation to the calling client."""
 
 
+@method_decorator(never_cache, name="dispatch")
 class LogoutView(dot_views.RPInitiatedLogoutView):
+    """RP-Initiated Logout 1.0 on DOT's view, with hints verified like everywhere else in the bridge.
+
+    An ``id_token_hint`` is checked with the bridge's keys (expired tokens accepted, as the spec
+    allows) rather than DOT's stored-token lookup, so hints keep working after key rotation and
+    token cleanup. A hint that cannot be verified is an error page, never a redirect.
+    """
+
     template_name = "oidc/logout_confirm.html"
 
-    def get_request_application(self, id_token: Any, client_id: str | None) -> Any:
-        from oauth2_provider.exceptions import InvalidOIDCClientError
+    def validate_logout_request_user(self, id_token_hint: str | None, client_id: str | None) -> Any:
+        if not id_token_hint:
+            return None
+        try:
+            claims = keys.verify_own_jwt(id_token_hint)
+        except keys.InvalidJWT:
+            raise InvalidIDTokenError() from None
+        audience = claims.get("aud")
+        audiences = audience if isinstance(audience, list) else [audience]
+        if client_id and client_id not in audiences:
+            raise ClientIdMissmatch()
+        return HintedLogout(claims, audiences)
 
-        if client_id:
-            application = Application.objects.filter(client_id=client_id).first()
-            if application is None:
-                raise InvalidOIDCClientError()
-            return application
-        return id_token.application if id_token else None
+    def get_request_application(self, id_token: Any, client_id: str | None) -> Any:
+        wanted = client_id or (id_token.audiences[0] if id_token is not None else None)
+        if not wanted:
+            return None
+        application = Application.objects.filter(client_id=wanted).first()
+        if application is None:
+            raise InvalidOIDCClientError()
+        return application
+
+    def validate_logout_request(self, id_token_hint: Any, client_id: Any, post_logout_redirect_uri: Any) -> Any:
+        hinted = self.validate_logout_request_user(id_token_hint, client_id)
+        application = self.get_request_application(hinted, client_id)
+        self.validate_post_logout_redirect_uri(application, post_logout_redirect_uri)
+        return application, hinted.user if hinted is not None else None
 
     def do_logout(
-        self,
-        application: Any = None,
-        post_logout_redirect_uri: str | None = None,
-        state: str | None = None,
+        self, application: Any = None, post_logout_redirect_uri: str | None = None, state: str | None = None,
         token_user: Any = None,
     ) -> HttpResponse:
-        response = super().do_logout(application, post_logout_redirect_uri, state, token_user)
-        if not post_logout_redirect_uri:
-            from django.urls import reverse
+        if post_logout_redirect_uri:
+            return super().do_logout(application, post_logout_redirect_uri, state, token_user)
+        logout(self.request)
+        return HttpResponseRedirect(reverse("accounts:logged_out"))
 
-            return OAuth2ResponseRedirect(
-                self.request.build_absolute_uri(reverse("accounts:logged_out")), ["http", "https"]
-            )
-        return response
+
+class HintedLogout:
+    """The user an ID token hint names (None if that user is gone) and the clients it was for."""
+
+    def __init__(self, claims: dict[str, Any], audiences: list[Any]) -> None:
+        self.audiences = [a for a in audiences if isinstance(a, str)]
+        profile = Profile.objects.select_related("user").filter(subject__sub=claims.get("sub")).first()
+        self.user = profile.user if profile is not None else None
 
 
 # --- metadata -------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from __future__ import annotations
 import secrets
 import threading
 
-from .registry import verify_password
+from .registry import describe_scheme, verify_password
 
 #: bcrypt, cost 12, of a random string nobody kept. Verifying anything against it is a mismatch.
 DEFAULT_DUMMY_HASH = "$2b$12$pYR8vVZhU3tuhxx3tjiEhu4ujFSe2nGDwaKC9yxCgyHSiPDc2kJyK"
@@ -33,14 +33,18 @@ def _random_password() -> str:
 def check_dummy_hash(stored: str) -> str | None:
     """Why ``stored`` cannot serve as the dummy hash, or ``None`` if it can.
 
-    It can if a verification against it runs the full scheme and reports ``mismatch``. This costs
-    one verification; a system check can call it to validate ``BRIDGE_DUMMY_HASH`` at start-up. The
-    message names the scheme and the reason, never the value.
+    It can if a verification against it runs the full scheme and reports ``mismatch``, and the
+    scheme has a work factor (a single MD5 or SHA pass costs nothing, whatever it is identified
+    as). This costs one verification; a system check can call it to validate ``BRIDGE_DUMMY_HASH``
+    at start-up. The message names the scheme and the reason, never the value.
     """
     result = verify_password(_random_password(), stored)
-    if result.reason == "mismatch":
-        return None
-    return f"not usable as a dummy hash: scheme {result.scheme!r}, reason {result.reason!r}"
+    if result.reason != "mismatch":
+        return f"not usable as a dummy hash: scheme {result.scheme!r}, reason {result.reason!r}"
+    info = describe_scheme(result.scheme) if result.scheme is not None else None
+    if info is None or not info.has_work_factor:
+        return f"not usable as a dummy hash: scheme {result.scheme!r} has no work factor"
+    return None
 
 
 def set_dummy_scheme(stored_hash_example: str | None) -> None:

@@ -261,13 +261,14 @@ def _without(url: str, name: str) -> str:
     return base + "?" + "&".join(kept)
 
 
-def test_scope_without_openid_is_not_an_oidc_request(
+def test_scope_without_openid_is_refused_at_the_redirect_uri(
     browser: Browser, relying_party: RP, alice: User
 ) -> None:
-    request = relying_party.auth_request("profile", nonce=False)
-    callback = browser.authorize(request.url, user=alice.credentials)
-    tokens = relying_party.exchange(callback, request)
-    assert tokens.id_token is None, "an ID token was issued for a plain OAuth request"
+    # The bridge only signs people in: a plain OAuth request would yield a token good for nothing
+    # (userinfo needs openid) after a consent page listing nothing, so it is refused outright.
+    relying_party.sign_in(browser, alice.credentials)
+    request = relying_party.auth_request("profile email", nonce=False)
+    assert_error_at_redirect_uri(browser.open(request.url), relying_party, "invalid_scope", request.state)
 
 
 # --- bad clients and redirect URIs: an error page, never a redirect -----------------------------
@@ -359,11 +360,19 @@ def test_response_types_other_than_code_are_refused_at_the_redirect_uri(
             assert step.state == request.state
 
 
-def test_unknown_scope_is_invalid_scope_at_the_redirect_uri(
-    browser: Browser, relying_party: RP, alice: User
-) -> None:
+def test_unknown_scopes_are_ignored_not_refused(browser: Browser, relying_party: RP, alice: User) -> None:
+    # OIDC Core 3.1.2.1: scope values the provider does not understand SHOULD be ignored; relying
+    # parties routinely add offline_access, address or phone.
+    request = relying_party.auth_request("openid offline_access admin email")
+    callback = browser.authorize(request.url, user=alice.credentials)
+    tokens = relying_party.exchange(callback, request)
+    assert set(tokens.raw["scope"].split()) == {"openid", "email"}
+    assert tokens.id_claims is not None and tokens.id_claims["email"] == "alice@example.org"
+
+
+def test_only_unknown_scopes_is_invalid_scope(browser: Browser, relying_party: RP, alice: User) -> None:
     relying_party.sign_in(browser, alice.credentials)
-    request = relying_party.auth_request("openid admin")
+    request = relying_party.auth_request("admin")
     assert_error_at_redirect_uri(browser.open(request.url), relying_party, "invalid_scope", request.state)
 
 

@@ -74,13 +74,40 @@ def test_set_dummy_scheme_accepts_any_registered_scheme(bcrypt_calls: list[bytes
 
 @pytest.mark.parametrize(
     "value",
-    ["", "!", "not cached", "5f4dcc3b5aa765d61d8327deb882cf99", "$2b$04$tooshort", "$2x$04$" + "a" * 53],
+    [
+        "",
+        "!",
+        "not cached",
+        "$2b$04$tooshort",
+        "$2x$04$" + "a" * 53,
+        "{CRYPT}abMbH7WsHr7wQ",
+        # Well-formed, but a single hash pass: no work factor.
+        "5f4dcc3b5aa765d61d8327deb882cf99",
+        "{SSHA}0c0blFTXXNuAMHECS4uxrj3ZieMoWImr",
+        "$CP$5f4dcc3b5aa765d61d8327deb882cf99",
+        ":B:salt:9842afc7cb949c440c51347ed809362f",
+        "b4728716ee1a8de5fe3ce43646ff4973:saltsaltsaltsaltsaltsaltsaltsalt",
+    ],
 )
 def test_set_dummy_scheme_refuses_values_that_would_not_cost_anything(value: str) -> None:
     with pytest.raises(ValueError, match="not usable as a dummy hash") as excinfo:
         set_dummy_scheme(value)
     if len(value) > 3:
         assert value not in str(excinfo.value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHRzYWx0c2FsdA$zX4Ep8A/YO7OCSW/CB8hJQ",
+        "{PBKDF2-SHA256}1$c2FsdHNhbHRzYWx0c2FsdA$sT1ml.mc1tF0XaCX7gPkvlATQedv6RYaeI3j1M0L4hk",
+        "$wp$2y$04$abcdefghijklmnopqrstuuvVcN26Qszf/bgHTEy5wqn1LFLMIFXUq",
+        "{CRYPT}$1$saltsalt$qjXMvbEw8oaL.CzflDtaK/",
+    ],
+)
+def test_set_dummy_scheme_accepts_any_scheme_with_a_work_factor(value: str) -> None:
+    set_dummy_scheme(value)
+    assert dummy_module.dummy_hash() == value
 
 
 def test_django_setting_is_used_when_configured(

@@ -50,6 +50,9 @@ needs_bcrypt = pytest.mark.skipif(
     not _supports("$2b$04$abcdefghijklmnopqrstuu"), reason="no crypt(3) with $2b$ (libxcrypt) here"
 )
 needs_sha512 = pytest.mark.skipif(not _supports("$6$saltsalt"), reason="no crypt(3) with $6$ here")
+needs_sha256 = pytest.mark.skipif(not _supports("$5$saltsalt"), reason="no crypt(3) with $5$ here")
+needs_md5 = pytest.mark.skipif(not _supports("$1$saltsalt"), reason="no crypt(3) with $1$ here")
+needs_des = pytest.mark.skipif(_LIBCRYPT is None, reason="no crypt(3) here")
 
 # Any UTF-8 text without NUL (C strings cannot carry it), 1 to 4 bytes a character; up to 100
 # characters, so lengths fall on both sides of 72 bytes and the cut lands inside characters.
@@ -88,3 +91,39 @@ def test_sha512_crypt_agrees_with_libxcrypt(password: str, salt: str, rounds: in
     stored = system_crypt(password, setting)
     assert verify_password(password, stored).ok
     assert verify_password(password + "x", stored).reason == "mismatch"
+
+
+@needs_sha256
+@settings(max_examples=40, deadline=None, database=None)
+@given(
+    password=utf8_text,
+    salt=st.text(HASH64, min_size=1, max_size=16),
+    rounds=st.sampled_from([None, 1000, 1234, 5000]),
+)
+def test_sha256_crypt_agrees_with_libxcrypt(password: str, salt: str, rounds: int | None) -> None:
+    setting = "$5$" + (f"rounds={rounds}$" if rounds is not None else "") + salt
+    stored = system_crypt(password, setting)
+    assert verify_password(password, stored).ok
+    assert verify_password(password + "x", stored).reason == "mismatch"
+
+
+@needs_md5
+@settings(max_examples=40, deadline=None, database=None)
+@given(password=utf8_text, salt=st.text(HASH64, min_size=0, max_size=8), wrapped=st.booleans())
+def test_md5_crypt_agrees_with_libxcrypt(password: str, salt: str, wrapped: bool) -> None:
+    stored = system_crypt(password, "$1$" + salt)
+    if wrapped:  # an LDAP userPassword of {CRYPT} + crypt(3) output, as slappasswd -h {CRYPT} writes
+        stored = "{CRYPT}" + stored
+    result = verify_password(password, stored)
+    assert result.ok
+    assert result.scheme == ("ldap_crypt" if wrapped else "md5_crypt")
+    assert verify_password(password + "x", stored).reason == "mismatch"
+
+
+@needs_des
+def test_des_crypt_is_refused_even_where_crypt3_accepts_it() -> None:
+    """Traditional DES crypt keeps only 8 characters: libxcrypt accepts "passwordXYZ", we refuse all."""
+    stored = system_crypt("password", "ab")
+    assert system_crypt("passwordXYZ", stored) == stored
+    assert verify_password("password", "{CRYPT}" + stored).reason == "unsupported_scheme"
+    assert verify_password("password", stored).reason == "unknown_format"
