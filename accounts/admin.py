@@ -49,8 +49,13 @@ class UsernameOverrideAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: UsernameOverride, form: object, change: bool) -> None:
         super().save_model(request, obj, form, change)
-        audit.record("account.username_override", legacy_id=obj.subject.legacy_id, user=request.user,
-                     username=obj.username, note=obj.reason)
+        audit.record(
+            "account.username_override",
+            legacy_id=obj.subject.legacy_id,
+            user=request.user,
+            username=obj.username,
+            note=obj.reason,
+        )
 
 
 @admin.register(UsernameConflict)
@@ -72,5 +77,7 @@ class UsernameConflictAdmin(admin.ModelAdmin):
             if problem:
                 self.message_user(request, f"{conflict}: {problem}", level="error")
             else:
-                audit.record("account.username_conflict_resolved", user=request.user, legacy_ids=conflict.legacy_ids)
+                audit.record(
+                    "account.username_conflict_resolved", user=request.user, legacy_ids=conflict.legacy_ids
+                )
                 self.message_user(request, f"{conflict}: resolved.")

@@ -50,7 +50,10 @@ class AuditReport:
             "schemes": dict(self.schemes),
             "unsupported_schemes": self.unsupported_schemes,
             "missing_claims": dict(self.missing),
-            "collisions": {key: [{"legacy_id": i, "username": u} for i, u in rows] for key, rows in self.collisions.items()},
+            "collisions": {
+                key: [{"legacy_id": i, "username": u} for i, u in rows]
+                for key, rows in self.collisions.items()
+            },
             "accounts_needing_attention": [a.__dict__ for a in self.accounts],
             "unreadable_rows": self.unreadable_rows,
         }
@@ -86,7 +89,7 @@ def audit_users(users: Iterable[LegacyUser], progress: Callable[[int], None] | N
     for user in users:
         report.total += 1
         report.seen_ids.add(user.legacy_id)
-        report.states[getattr(user, "state", "active" if user.is_active else "inactive")] += 1
+        report.states[user.state] += 1
         scheme = scheme_of(user)
         report.schemes[scheme] += 1
         problems = problems_of(user, scheme)

@@ -77,9 +77,9 @@ class LoginOutcome:
 def hash_context(legacy_user: LegacyUser) -> HashContext:
     return HashContext(
         salt=legacy_user.salt,
-        site_salt=getattr(legacy_user, "site_salt", None),
-        salt_position=getattr(legacy_user, "salt_position", "after"),
-        trim_whitespace=getattr(legacy_user, "trim_password", False),
+        site_salt=legacy_user.site_salt,
+        salt_position=legacy_user.salt_position,
+        trim_whitespace=legacy_user.trim_password,
     )
 
 
@@ -104,7 +104,10 @@ def check_legacy_credentials(login: str, password: str) -> LoginOutcome:
         return LoginOutcome(None, "unknown_user")
 
     verification: Verification = verify_password(
-        password, legacy_user.password_hash, scheme=legacy_user.password_scheme, context=hash_context(legacy_user)
+        password,
+        legacy_user.password_hash,
+        scheme=legacy_user.password_scheme,
+        context=hash_context(legacy_user),
     )
     _calibrate(legacy_user.password_hash, verification)
     if verification.reason in UNVERIFIED_REASONS:
@@ -112,7 +115,7 @@ def check_legacy_credentials(login: str, password: str) -> LoginOutcome:
     if not verification.ok:
         return LoginOutcome(None, verification.reason, legacy_user.legacy_id, verification.scheme)
     if not legacy_user.is_active:
-        return LoginOutcome(None, getattr(legacy_user, "state", "inactive"), legacy_user.legacy_id, verification.scheme)
+        return LoginOutcome(None, legacy_user.state, legacy_user.legacy_id, verification.scheme)
 
     user = sync_shadow_user(legacy_user)
     return LoginOutcome(user, "ok", legacy_user.legacy_id, verification.scheme)

@@ -38,8 +38,13 @@ class LegacyBackend(BaseBackend):
             log.warning("login refused reason=%s legacy_ids=%s", refused.reason, refused.legacy_ids)
             audit.record("login.failed", reason=refused.reason, ip_address=ip, legacy_ids=refused.legacy_ids)
             raise
-        log.info("login %s reason=%s legacy_id=%s scheme=%s", "ok" if outcome.ok else "failed",
-                 outcome.reason, outcome.legacy_id, outcome.scheme)
+        log.info(
+            "login %s reason=%s legacy_id=%s scheme=%s",
+            "ok" if outcome.ok else "failed",
+            outcome.reason,
+            outcome.legacy_id,
+            outcome.scheme,
+        )
         audit.record(
             "login.succeeded" if outcome.ok else "login.failed",
             reason=outcome.reason,

@@ -70,7 +70,9 @@ def record_conflict(key: str, legacy_ids: list[str]) -> UsernameConflict:
             conflict.legacy_ids, conflict.resolved_at, conflict.resolution = merged, None, ""
             conflict.save()
     if created:
-        audit.record("account.username_conflict", reason="same_username", legacy_ids=merged, normalized_username=key)
+        audit.record(
+            "account.username_conflict", reason="same_username", legacy_ids=merged, normalized_username=key
+        )
     return conflict
 
 

@@ -30,7 +30,9 @@ class Subject(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["legacy_id"], condition=models.Q(tombstoned_at__isnull=True), name="one_live_subject_per_legacy_id"
+                fields=["legacy_id"],
+                condition=models.Q(tombstoned_at__isnull=True),
+                name="one_live_subject_per_legacy_id",
             )
         ]
 

@@ -26,7 +26,9 @@ CACHE_PREFIX = "idp-bridge:legacy-state:"
 @dataclass(frozen=True)
 class AccountState:
     usable: bool
-    reason: str  # "active", "legacy_unavailable", or why not: "deleted", "suspended", "username_conflict", ...
+    reason: (
+        str  # "active", "legacy_unavailable", or why not: "deleted", "suspended", "username_conflict", ...
+    )
 
 
 def account_state(profile: Profile) -> AccountState:
@@ -60,5 +62,5 @@ def _look_up(profile: Profile) -> AccountState:
         ledger.tombstone(subject.legacy_id, reason="row_missing")
         return AccountState(False, "deleted")
     if not row.is_active:
-        return AccountState(False, getattr(row, "state", "inactive"))
+        return AccountState(False, row.state)
     return AccountState(True, "active")

@@ -10,7 +10,7 @@ class AuditEventAdmin(admin.ModelAdmin):
     list_filter = ("event", "reason")
     search_fields = ("legacy_id", "client_id", "event", "reason")
     date_hierarchy = "occurred_at"
-    readonly_fields = list_display + ("details",)
+    readonly_fields = (*list_display, "details")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -44,7 +44,7 @@ status = 1
 
 def percentile(samples: list[float], p: float) -> float:
     ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def make_portal(size: int, bcrypt_hash: str) -> str:
@@ -109,7 +109,9 @@ def setup_django(state: Path, mapping: Path) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sizes", default="1000,1000000")
     parser.add_argument("--logins", type=int, default=300)
     parser.add_argument("--json")
@@ -130,7 +132,11 @@ def main() -> None:
 
     password = "benchmark-password"
     stored = bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=10)).decode().replace("$2b$", "$2y$")
-    results: dict[str, object] = {"logins_per_size": args.logins, "scheme": "bcrypt $2y$ cost 10", "sizes": {}}
+    results: dict[str, object] = {
+        "logins_per_size": args.logins,
+        "scheme": "bcrypt $2y$ cost 10",
+        "sizes": {},
+    }
     for size in sizes:
         print(f"seeding {size:,} legacy users ...", file=sys.stderr)
         url = make_portal(size, stored)
@@ -140,7 +146,9 @@ def main() -> None:
             pick = lambda i: f"user{1 + (i * 7919) % size}"  # noqa: E731 (spread over the table)
             with psycopg.connect(url) as raw:
                 baseline = timed(
-                    lambda i: raw.execute("SELECT * FROM portal_users WHERE login = %s LIMIT 2", (pick(i),)).fetchall(),
+                    lambda i: raw.execute(
+                        "SELECT * FROM portal_users WHERE login = %s LIMIT 2", (pick(i),)
+                    ).fetchall(),
                     args.logins,
                 )
             source = get_user_source()
@@ -173,7 +181,9 @@ def scheme_costs() -> dict[str, float]:
 
 
 def print_table(results: dict, sizes: list[int]) -> None:  # type: ignore[type-arg]
-    print(f"\nLegacy login latency (PostgreSQL legacy table, {results['scheme']}, {results['logins_per_size']} logins)")
+    print(
+        f"\nLegacy login latency (PostgreSQL legacy table, {results['scheme']}, {results['logins_per_size']} logins)"
+    )
     print(f"{'users':>10}  {'step':<16} {'p50 ms':>9} {'p99 ms':>9}")
     for size in sizes:
         for step, figures in results["sizes"][size].items():

@@ -126,7 +126,9 @@ def _longest_signed_lifetime() -> timedelta:
     # An ID token comes back as an (expired) id_token_hint for as long as the relying party's
     # session lasts; keep its key published that long, at least a day.
     return timedelta(
-        seconds=max(settings.ID_TOKEN_SECONDS, settings.ACCESS_TOKEN_SECONDS, settings.SESSION_COOKIE_AGE, 86400)
+        seconds=max(
+            settings.ID_TOKEN_SECONDS, settings.ACCESS_TOKEN_SECONDS, settings.SESSION_COOKIE_AGE, 86400
+        )
     )
 
 

@@ -127,7 +127,9 @@ class BridgeValidator(OAuth2Validator):
         return True
 
     # --- what may be asked for ---------------------------------------------------------------------
-    def validate_scopes(self, client_id: str, scopes: list[str], client: Any, request: Any, *args: Any, **kwargs: Any) -> bool:
+    def validate_scopes(
+        self, client_id: str, scopes: list[str], client: Any, request: Any, *args: Any, **kwargs: Any
+    ) -> bool:
         """Scopes this provider does not know are ignored (OIDC Core 3.1.2.1), not an error:
         relying parties routinely add offline_access, address or phone."""
         known = [scope for scope in scopes if scope in claims_module.SCOPE_CLAIMS]
@@ -135,7 +137,9 @@ class BridgeValidator(OAuth2Validator):
             request.scopes = known
         return bool(known) or not scopes
 
-    def validate_response_type(self, client_id: str, response_type: str, client: Any, request: Any, *args: Any, **kwargs: Any) -> bool:
+    def validate_response_type(
+        self, client_id: str, response_type: str, client: Any, request: Any, *args: Any, **kwargs: Any
+    ) -> bool:
         if response_type != "code":
             raise oauth_errors.UnsupportedResponseTypeError(request=request)
         return bool(client.allows_grant_type(Application.GRANT_AUTHORIZATION_CODE))
@@ -173,7 +177,10 @@ class BridgeValidator(OAuth2Validator):
         if not super().validate_bearer_token(token, scopes, request):
             return False
         if not account_usable(request.user):
-            request.oauth2_error = {"error": "invalid_token", "error_description": "The account is no longer active."}
+            request.oauth2_error = {
+                "error": "invalid_token",
+                "error_description": "The account is no longer active.",
+            }
             return False
         return True
 

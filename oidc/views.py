@@ -124,17 +124,23 @@ class AuthorizeView(OAuthLibMixin, View):
         check_extra_parameters(request)
         if "openid" not in scopes:
             raise AuthorizationProblem(
-                oauth_errors.InvalidScopeError(description="This provider signs people in: include the openid scope.")
+                oauth_errors.InvalidScopeError(
+                    description="This provider signs people in: include the openid scope."
+                )
             )
         prompt = set(request.GET.get("prompt", "").split()) & KNOWN_PROMPTS
         if "none" in prompt and len(prompt) > 1:
-            raise AuthorizationProblem(oauth_errors.InvalidRequestError(description="prompt=none must stand alone"))
+            raise AuthorizationProblem(
+                oauth_errors.InvalidRequestError(description="prompt=none must stand alone")
+            )
         claims_request = credentials.get("claims")
         if claims_request is not None and (why := claims_module.validate_claims_request(claims_request)):
             raise AuthorizationProblem(oauth_errors.InvalidRequestError(description=why))
         if not claims_module.acr_satisfiable(claims_request, settings.BRIDGE_ACR):
             raise AuthorizationProblem(
-                oauth_errors.AccessDeniedError(description="The essential authentication context (acr) cannot be met.")
+                oauth_errors.AccessDeniedError(
+                    description="The essential authentication context (acr) cannot be met."
+                )
             )
         hinted_sub = hinted_subject(request.GET.get("id_token_hint"))
         max_age = parse_max_age(request.GET.get("max_age"))
@@ -151,7 +157,9 @@ class AuthorizeView(OAuthLibMixin, View):
         for wanted in (hinted_sub, claims_module.requested_sub(claims_request)):
             if wanted is not None and wanted != session.profile.sub:
                 raise AuthorizationProblem(
-                    oidc_errors.LoginRequired(description="The signed-in user is not the user the client asked for.")
+                    oidc_errors.LoginRequired(
+                        description="The signed-in user is not the user the client asked for."
+                    )
                 )
 
         claim_names = claims_module.claim_names_for(scopes, claims_request)
@@ -177,7 +185,9 @@ class AuthorizeView(OAuthLibMixin, View):
         context = {
             "application": application,
             "pending_id": pending_id,
-            "released": [(claims_module.CLAIM_LABELS.get(n, n), released[n]) for n in claim_names if n in released],
+            "released": [
+                (claims_module.CLAIM_LABELS.get(n, n), released[n]) for n in claim_names if n in released
+            ],
         }
         return render(request, "oidc/consent.html", context)
 
@@ -185,12 +195,16 @@ class AuthorizeView(OAuthLibMixin, View):
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if current_portal_session(request) is None:
             return error_page(
-                request, "login_required", "Your sign-in expired. Go back to the application and sign in again."
+                request,
+                "login_required",
+                "Your sign-in expired. Go back to the application and sign in again.",
             )
         pending = take_pending(request, request.POST.get("pending", ""))
         if pending is None:
             return error_page(
-                request, "invalid_request", "This consent page has expired. Go back to the application and try again."
+                request,
+                "invalid_request",
+                "This consent page has expired. Go back to the application and try again.",
             )
         scopes, credentials = pending
         application = Application.objects.filter(client_id=credentials["client_id"]).first()
@@ -210,8 +224,12 @@ class AuthorizeView(OAuthLibMixin, View):
     ) -> HttpResponse:
         session = current_portal_session(request)
         assert session is not None
-        credentials = dict(credentials, bridge_auth_time=session.auth_time, bridge_amr=list(session.amr),
-                           bridge_acr=settings.BRIDGE_ACR)
+        credentials = dict(
+            credentials,
+            bridge_auth_time=session.auth_time,
+            bridge_amr=list(session.amr),
+            bridge_acr=settings.BRIDGE_ACR,
+        )
         try:
             uri, _headers, _body, _status = self.create_authorization_response(
                 request, " ".join(scopes), credentials, allow=True
@@ -220,11 +238,15 @@ class AuthorizeView(OAuthLibMixin, View):
             return self.error_response(error, application)
         return redirect_to_client(uri, application)
 
-    def error_response(self, error: OAuthToolkitError, application: Application | None, **kwargs: Any) -> HttpResponse:
+    def error_response(
+        self, error: OAuthToolkitError, application: Application | None, **kwargs: Any
+    ) -> HttpResponse:
         oauthlib_error = error.oauthlib_error
         if isinstance(error, FatalClientError) or not oauthlib_error.redirect_uri or application is None:
             # Client or redirect URI unknown: never redirect anywhere (RFC 6749 4.1.2.1).
-            return error_page(self.request, oauthlib_error.error, oauthlib_error.description, oauthlib_error.status_code)
+            return error_page(
+                self.request, oauthlib_error.error, oauthlib_error.description, oauthlib_error.status_code
+            )
         params = [*oauthlib_error.twotuples, ("iss", settings.BRIDGE_ISSUER)]
         return redirect_to_client(add_params_to_uri(oauthlib_error.redirect_uri, params), application)
 
@@ -234,7 +256,9 @@ def redirect_to_client(uri: str, application: Application) -> HttpResponse:
 
 
 def error_page(request: HttpRequest, error: str, description: str | None, status: int = 400) -> HttpResponse:
-    return render(request, "oidc/error.html", {"error": error, "description": description}, status=max(status, 400))
+    return render(
+        request, "oidc/error.html", {"error": error, "description": description}, status=max(status, 400)
+    )
 
 
 def redirectable_client(request: HttpRequest, error: OAuthToolkitError) -> Application | None:
@@ -256,8 +280,16 @@ def redirectable_client(request: HttpRequest, error: OAuthToolkitError) -> Appli
 
 
 # --- the validated request, kept server-side between the pages ----------------------------------
-PENDING_FIELDS = ("client_id", "redirect_uri", "response_type", "state", "nonce", "code_challenge",
-                  "code_challenge_method", "claims")
+PENDING_FIELDS = (
+    "client_id",
+    "redirect_uri",
+    "response_type",
+    "state",
+    "nonce",
+    "code_challenge",
+    "code_challenge_method",
+    "claims",
+)
 
 
 def remember_pending(request: HttpRequest, scopes: list[str], credentials: dict[str, Any]) -> str:
@@ -311,7 +343,9 @@ def reauthenticated(request: HttpRequest, session: PortalSession, credentials: d
         data = signing.loads(marker, salt="idp-bridge.reauth", max_age=PENDING_SECONDS)
     except signing.BadSignature:
         return False
-    return data.get("r") == _request_fingerprint(credentials) and session.auth_time.timestamp() >= data.get("t", 1e18)
+    return data.get("r") == _request_fingerprint(credentials) and session.auth_time.timestamp() >= data.get(
+        "t", 1e18
+    )
 
 
 def check_extra_parameters(request: HttpRequest) -> None:
@@ -331,7 +365,8 @@ def check_extra_parameters(request: HttpRequest) -> None:
             oauth_errors.InvalidRequestError(description="Only response_mode=query is supported.")
         )
     if "code_challenge" in request.GET and (
-        request.GET.get("code_challenge_method") != "S256" or not PKCE_CHALLENGE.match(request.GET["code_challenge"])
+        request.GET.get("code_challenge_method") != "S256"
+        or not PKCE_CHALLENGE.match(request.GET["code_challenge"])
     ):
         raise AuthorizationProblem(
             oauth_errors.InvalidRequestError(
@@ -352,7 +387,11 @@ def parse_max_age(raw: str | None) -> int | None:
 
 
 def too_old(session: PortalSession | None, max_age: int | None) -> bool:
-    return session is not None and max_age is not None and timezone.now() - session.auth_time > timedelta(seconds=max_age)
+    return (
+        session is not None
+        and max_age is not None
+        and timezone.now() - session.auth_time > timedelta(seconds=max_age)
+    )
 
 
 def hinted_subject(id_token_hint: str | None) -> str | None:
@@ -362,7 +401,9 @@ def hinted_subject(id_token_hint: str | None) -> str | None:
         hinted = keys.verify_own_jwt(id_token_hint)
     except keys.InvalidJWT:
         raise AuthorizationProblem(
-            oauth_errors.InvalidRequestError(description="id_token_hint is not an ID token issued by this provider")
+            oauth_errors.InvalidRequestError(
+                description="id_token_hint is not an ID token issued by this provider"
+            )
         ) from None
     sub = hinted.get("sub")
     if not isinstance(sub, str):
@@ -454,7 +495,9 @@ class UserInfoView(dot_views.UserInfoView):
         token = in_header or (in_body[0] if in_body else "")
         if not token:
             # RFC 6750 3.1: a request without credentials gets a challenge but no error code.
-            return HttpResponse(status=401, headers={"WWW-Authenticate": 'Bearer realm="idp-bridge"', **NO_STORE})
+            return HttpResponse(
+                status=401, headers={"WWW-Authenticate": 'Bearer realm="idp-bridge"', **NO_STORE}
+            )
         response = super().dispatch(request, *args, **kwargs)
         if response.status_code == 401:
             response = self.explain_refusal(token)
@@ -468,13 +511,17 @@ class UserInfoView(dot_views.UserInfoView):
         access_token = BridgeValidator()._load_access_token(token)
         if access_token is not None and access_token.is_valid() and account_usable(access_token.user):
             # A live token without the openid scope (OIDC Core 5.3.3, RFC 6750 3.1).
-            return bearer_error(403, "insufficient_scope", "The access token was not granted the openid scope.")
+            return bearer_error(
+                403, "insufficient_scope", "The access token was not granted the openid scope."
+            )
         return bearer_error(401, "invalid_token", "The access token is invalid, expired or revoked.")
 
 
 def bearer_error(status: int, error: str, description: str) -> JsonResponse:
     response = oauth_error(status, error, description)
-    response["WWW-Authenticate"] = f'Bearer realm="idp-bridge", error="{error}", error_description="{description}"'
+    response["WWW-Authenticate"] = (
+        f'Bearer realm="idp-bridge", error="{error}", error_description="{description}"'
+    )
     return response
 
 
@@ -537,14 +584,19 @@ class LogoutView(dot_views.RPInitiatedLogoutView):
             raise InvalidOIDCClientError()
         return application
 
-    def validate_logout_request(self, id_token_hint: Any, client_id: Any, post_logout_redirect_uri: Any) -> Any:
+    def validate_logout_request(
+        self, id_token_hint: Any, client_id: Any, post_logout_redirect_uri: Any
+    ) -> Any:
         hinted = self.validate_logout_request_user(id_token_hint, client_id)
         application = self.get_request_application(hinted, client_id)
         self.validate_post_logout_redirect_uri(application, post_logout_redirect_uri)
         return application, hinted.user if hinted is not None else None
 
     def do_logout(
-        self, application: Any = None, post_logout_redirect_uri: str | None = None, state: str | None = None,
+        self,
+        application: Any = None,
+        post_logout_redirect_uri: str | None = None,
+        state: str | None = None,
         token_user: Any = None,
     ) -> HttpResponse:
         if post_logout_redirect_uri:

@@ -9,9 +9,9 @@ never "pick the first"; an outage is ``LegacySourceUnavailable`` (a 503 for the 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Final, Protocol
 
 from idp_bridge.errors import BridgeError, ConfigurationError
 
@@ -43,9 +43,25 @@ class LegacyMappingError(ConfigurationError):
     """
 
 
+#: Every value of ``LegacyUser.state``. Only "active" may log in.
+LEGACY_STATES: Final = ("active", "inactive", "suspended", "deleted", "expired", "locked")
+
+
 @dataclass(frozen=True, slots=True)
 class LegacyUser:
-    """One legacy account as the mapping file describes it. Values never written back."""
+    """One legacy account as the mapping file describes it. Values never written back.
+
+    ``state`` says whether the account may log in ("active") and, if not, why ("inactive",
+    "suspended", "deleted", "expired", "locked"); ``state_reason`` is the mapping condition that
+    decided it, for the audit trail (never shown to the person logging in). ``is_active`` is
+    ``state == "active"``; constructing with ``is_active=False`` alone gives state "inactive".
+
+    The password fields are what a verifier needs, as the mapping describes them: ``salt`` (per
+    user), ``site_salt`` (one for the whole site, from the environment variable the mapping names),
+    ``salt_position`` ("before" or "after" the password), ``trim_password`` (the portal trimmed
+    surrounding whitespace before hashing, as WordPress does) and ``password_scheme`` (an explicit
+    scheme name; None: identify the hash by its format).
+    """
 
     legacy_id: str  # immutable primary key, rendered as text
     username: str
@@ -58,9 +74,36 @@ class LegacyUser:
     organization: str | None = None
     is_active: bool = True
     password_scheme: str | None = None  # explicit scheme from the mapping, else identified by format
+    site_salt: str | None = None
+    salt_position: str = "after"
+    trim_password: bool = False
+    state: str = "active"
+    state_reason: str | None = None
 
-    def __repr__(self) -> str:  # never print the hash or salt (they end up in logs and tracebacks)
-        return f"LegacyUser(legacy_id={self.legacy_id!r}, username={self.username!r})"
+    def __post_init__(self) -> None:
+        if self.state not in LEGACY_STATES:
+            raise ValueError(f"state must be one of {LEGACY_STATES}, not {self.state!r}")
+        if self.salt_position not in ("before", "after"):
+            raise ValueError(f'salt_position must be "before" or "after", not {self.salt_position!r}')
+        if self.state == "active" and not self.is_active:
+            object.__setattr__(self, "state", "inactive")
+        object.__setattr__(self, "is_active", self.state == "active")
+
+    def __repr__(self) -> str:  # never print the hash or salts (they end up in logs and tracebacks)
+        return f"LegacyUser(legacy_id={self.legacy_id!r}, username={self.username!r}, state={self.state!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class LegacyRowError:
+    """A legacy row that cannot become a LegacyUser (reported by ``iter_all``, never raised).
+
+    ``legacy_id`` and ``username`` are what could be read (None when missing); ``problem`` says
+    what is wrong in plain words and never contains a password, hash or salt.
+    """
+
+    legacy_id: str | None
+    username: str | None
+    problem: str
 
 
 class LegacyUserSource(Protocol):
@@ -69,6 +112,21 @@ class LegacyUserSource(Protocol):
 
     def get_by_id(self, legacy_id: str) -> LegacyUser | None:
         """The account with this immutable id, or None. Raises LegacySourceUnavailable."""
+
+    def iter_all(
+        self, batch_size: int = 1000, *, errors: Callable[[LegacyRowError], None] | None = None
+    ) -> Iterator[LegacyUser]:
+        """Every account, in id order, streamed in batches of ``batch_size`` rows.
+
+        Rows that cannot be mapped (no id, no username, an id seen twice) are not yielded: each is
+        passed to ``errors`` (or logged, without it) and the iteration goes on. Raises
+        LegacySourceUnavailable if the database stops answering.
+        """
+        ...
+
+    def count(self) -> int:
+        """How many rows the whole-database listing has (unmappable ones included)."""
+        ...
 
     def check(self) -> list[str]:
         """Problems with the mapping against the live database, in plain words ([] if none).
@@ -118,7 +176,8 @@ def _build_source_from_settings() -> LegacyUserSource:
     if not isinstance(url, str) or not url.strip():
         raise ConfigurationError(
             "LEGACY_DATABASE_URL is not set: point it at the portal's user database, e.g. "
-            "postgresql://reader@db.example.org/portal or sqlite:////srv/portal/portal.db"
+            "postgresql://reader@db.example.org/portal, mysql://reader:password@db.example.org/portal "
+            "or sqlite:////srv/portal/portal.db"
         )
     mapping_path = getattr(settings, "LEGACY_MAPPING", None)
     if not mapping_path:

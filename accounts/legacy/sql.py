@@ -1,423 +1,95 @@
 """The SQL implementation of the legacy user source: the only code that knows the legacy schema.
 
-``SqlUserSource(database_url, mapping)`` looks accounts up in the portal's user table, read-only:
+``SqlUserSource(database_url, mapping)`` looks accounts up in the portal's database, read-only:
 
 * SQL is built once, from the validated mapping: identifiers are validated (mapping.py) and quoted
-  by the dialect; every value is a bound parameter. Only the mapped columns are selected, at most
-  two rows are fetched, and two rows are a :class:`DuplicateLegacyUser` (never "pick the first").
+  by the dialect; every value is a bound parameter. Custom ``[query]`` SELECTs (query.py) are
+  rendered with the driver's placeholder and wrapped as ``SELECT * FROM (<query>) AS bridge_q
+  LIMIT 2``. At most two rows are fetched, and two rows are a :class:`DuplicateLegacyUser` (never
+  "pick the first").
 * Nothing is ever written. SQLite files are opened with ``mode=ro`` and ``PRAGMA query_only``;
-  PostgreSQL sessions start with ``default_transaction_read_only=on`` (verified after connecting)
-  and run in autocommit, so no transaction is ever left open. Give the bridge a database role that
-  may only SELECT the user table as well.
+  PostgreSQL sessions start with ``default_transaction_read_only=on`` (verified after connecting);
+  MySQL/MariaDB sessions run ``SET SESSION TRANSACTION READ ONLY`` (verified too). All run in
+  autocommit, so no transaction is ever left open. Give the bridge a database role that may only
+  SELECT the user tables as well (the tests run under one).
 * Ids are bound as text and compared with the id column as it is (``WHERE "uid" = %s``), never with
-  ``CAST(col AS TEXT)``: PostgreSQL receives the parameter with an unknown type and resolves it to
-  the column's type, so an integer primary key is still looked up through its index; SQLite
-  applies the column's INTEGER affinity to the text. An id the column type cannot represent
-  (``"abc"`` for an integer column) is a DataError there, which means "no such account". The row's
-  id, rendered as text, must then equal the requested id exactly, so ``"05"`` or ``" 5"`` do not
-  find account ``5``.
+  ``CAST(col AS TEXT)``, so an integer primary key is still looked up through its index. An id the
+  column type cannot represent (``"abc"`` for an integer column) means "no such account". The
+  row's id, rendered as text, must then equal the requested id exactly, so ``"05"`` or ``" 5"`` do
+  not find account ``5``.
 * Logins that no one can type (empty, containing NUL, not encodable as UTF-8) are "not found"
-  without a query; PostgreSQL would reject NUL in a text parameter anyway.
-* ``username_match = "case-insensitive"`` compares ``lower(column) = lower(%s)`` with the
-  database's own ``lower()`` (so it behaves as the portal's database does; SQLite's lower() folds
-  ASCII only). On PostgreSQL, index it with ``CREATE INDEX ... ON users (lower(name))``.
+  without a query.
+* ``username_match = "exact"`` is exact on every database: on MySQL/MariaDB, whose usual
+  collations ignore case, accents and trailing spaces, the lookup adds a binary comparison
+  (``col = ? AND CAST(CONVERT(col USING utf8mb4) AS BINARY) = CAST(? AS BINARY)``; the first
+  conjunct keeps the index). ``"case-insensitive"`` compares ``lower(col) = lower(?)`` with the
+  database's own ``lower()``; index it (PostgreSQL: ``CREATE INDEX ... (lower(name))``).
+* ``login_by = "username_or_email"`` looks the username up first and, only when nothing matches
+  and the login contains "@", the e-mail address (as WordPress does): one indexed query for a
+  username, two for an address.
+* ``iter_all()`` pages through every account by keyset on the id (``WHERE id > last ORDER BY id
+  LIMIT n``): every batch is a short query under the statement timeout, the connection is free
+  between batches, and rows added or removed meanwhile do not shift pages. Rows that cannot be
+  mapped are reported to an ``errors`` callback, never raised.
 * Connections: one per thread, reused; a connection that breaks is replaced once per call; a
   connection inherited through ``fork()`` is never used (nor closed) by the child.
 * Failures: unreachable database, timeout or driver OperationalError → LegacySourceUnavailable
-  (messages never contain the password); a missing table or column → LegacyMappingError naming the
-  mapping key; anything else is a bug and propagates unchanged.
+  (messages never contain the password); a missing table or column, or a failing custom query →
+  LegacyMappingError naming the mapping key; anything else is a bug and propagates unchanged.
 
-Adding a database is one small :class:`Dialect` subclass registered in ``_DIALECTS``: for
-MySQL/MariaDB with PyMySQL that is ``placeholder = "%s"``, ``quote_char = "`"``, ``connect`` with
-``connect_timeout``/``read_timeout`` and ``init_command="SET SESSION TRANSACTION READ ONLY,
-SESSION max_execution_time=<ms>"`` (MariaDB: ``max_statement_time``), ``autocommit=True``, and
-``classify`` mapping error 1146/1054 to MAPPING, 2003/2006/2013 to BROKEN/UNAVAILABLE, 1366 to
-NO_MATCH.
+Adding a database is one :class:`~accounts.legacy.dialects.Dialect` subclass registered in
+``dialects._DIALECTS`` (see docs/legacy-mapping.md, "Adding a database driver").
 """
 
 from __future__ import annotations
 
 import contextlib
-import enum
 import logging
 import math
 import os
-import sqlite3
+import re
 import threading
-import time
-from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, ClassVar, Generic, TypeVar
-from urllib.parse import unquote, urlsplit
-
-import psycopg
-import psycopg.errors
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from datetime import UTC, datetime
+from typing import Any, Final, cast
 
 from accounts.legacy import (
     DuplicateLegacyUser,
     LegacyMappingError,
+    LegacyRowError,
     LegacySourceUnavailable,
     LegacyUser,
 )
-from accounts.legacy.mapping import Mapping, is_identifier
+from accounts.legacy.conditions import UnreadableTime, parse_time
+from accounts.legacy.dialects import (
+    MAX_ROWS,
+    QUERY_ALIAS,
+    Dialect,
+    Failure,
+    MysqlDialect,
+    PostgresDialect,
+    Row,
+    SqliteDialect,
+    dialect_for_url,
+)
+from accounts.legacy.mapping import Mapping
+from accounts.legacy.query import ParsedQuery
 from idp_bridge.errors import ConfigurationError
 
-__all__ = ["Dialect", "Failure", "PostgresDialect", "SqlUserSource", "SqliteDialect", "dialect_for_url"]
+__all__ = [
+    "Dialect",
+    "Failure",
+    "MysqlDialect",
+    "PostgresDialect",
+    "SqlUserSource",
+    "SqliteDialect",
+    "dialect_for_url",
+]
 
 logger = logging.getLogger(__name__)
 
-ConnT = TypeVar("ConnT")
-Row = tuple[Any, ...]
-MAX_ROWS = 2  # enough to tell "one" from "more than one"
-
-
-class Failure(enum.Enum):
-    """What a driver error means for a lookup."""
-
-    UNAVAILABLE = "unavailable"  # outage or timeout: LegacySourceUnavailable
-    BROKEN = "broken"  # this connection is dead: replace it (once) and retry
-    MAPPING = "mapping"  # the mapping does not fit the schema: LegacyMappingError
-    NO_MATCH = "no-match"  # the value cannot exist in the column (e.g. "abc" for an integer id)
-    BUG = "bug"  # none of the above: re-raise unchanged
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
-class Dialect(ABC, Generic[ConnT]):
-    """Everything that differs between databases. Subclasses are small; see the module docstring."""
-
-    scheme_names: ClassVar[tuple[str, ...]]
-    placeholder: ClassVar[str]
-    quote_char: ClassVar[str] = '"'
-    driver_errors: ClassVar[tuple[type[Exception], ...]]
-
-    def __init__(
-        self, *, connect_timeout: float, statement_timeout: float, secrets: Sequence[str] = ()
-    ) -> None:
-        self.connect_timeout = connect_timeout
-        self.statement_timeout = statement_timeout
-        self._secrets = tuple(sorted({s for s in secrets if s}, key=len, reverse=True))
-
-    @classmethod
-    @abstractmethod
-    def from_url(cls, url: str, *, connect_timeout: float, statement_timeout: float) -> Dialect[ConnT]:
-        """Parse ``url``; raise ConfigurationError (without the password) if it is unusable."""
-
-    @property
-    @abstractmethod
-    def description(self) -> str:
-        """The database in words, for messages and logs: never the password."""
-
-    @abstractmethod
-    def connect(self) -> ConnT:
-        """A new read-only connection. Raises one of ``driver_errors``."""
-
-    @abstractmethod
-    def close(self, conn: ConnT) -> None: ...
-
-    @abstractmethod
-    def fetch(
-        self, conn: ConnT, sql: str, params: Sequence[object], max_rows: int
-    ) -> tuple[tuple[str, ...], list[Row]]:
-        """Run one SELECT; return the column names and at most ``max_rows`` rows."""
-
-    @abstractmethod
-    def classify(self, exc: Exception, conn: ConnT | None) -> Failure:
-        """What a driver error means; ``conn`` is None when connecting failed."""
-
-    @abstractmethod
-    def is_missing_table(self, exc: Exception) -> bool: ...
-
-    def quote(self, identifier: str) -> str:
-        """Quote a validated identifier (``schema.table`` becomes two quoted parts)."""
-        if not is_identifier(identifier, allow_schema=True):  # validated already; never trust twice
-            raise LegacyMappingError(f"refusing to put {identifier!r} into SQL: not a plain identifier")
-        q = self.quote_char
-        return ".".join(q + part.replace(q, q + q) + q for part in identifier.split("."))
-
-    def lower(self, expression: str) -> str:
-        return f"lower({expression})"
-
-    def redact(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        return text
-
-    def failure_message(self, exc: Exception) -> str:
-        return self.redact(_first_line(exc))
-
-
-# --- SQLite ----------------------------------------------------------------------------------
-
-
-class _SqliteConnection(sqlite3.Connection):
-    """A connection that aborts any statement running past ``deadline`` (time.monotonic())."""
-
-    deadline: float = math.inf
-
-    def past_deadline(self) -> int:
-        return 1 if time.monotonic() > self.deadline else 0
-
-
-class SqliteDialect(Dialect[_SqliteConnection]):
-    """``sqlite:///relative/path.db`` (relative to the working directory when the source is built)
-    or ``sqlite:////absolute/path.db`` (four slashes), as in SQLAlchemy and dj-database-url."""
-
-    scheme_names = ("sqlite",)
-    placeholder = "?"
-    # Not '"': SQLite reads a double-quoted name that matches no column as a string literal, so a
-    # misspelt column would silently select its own name. Backquoted names are always identifiers.
-    quote_char = "`"
-    driver_errors = (sqlite3.Error,)
-
-    # Primary result codes that are the database's fault, not the mapping's (SQLITE_ERROR is).
-    _UNAVAILABLE_CODES: ClassVar[frozenset[int]] = frozenset(
-        {
-            sqlite3.SQLITE_PERM,
-            sqlite3.SQLITE_BUSY,
-            sqlite3.SQLITE_LOCKED,
-            sqlite3.SQLITE_NOMEM,
-            sqlite3.SQLITE_INTERRUPT,
-            sqlite3.SQLITE_IOERR,
-            sqlite3.SQLITE_CORRUPT,
-            sqlite3.SQLITE_CANTOPEN,
-            sqlite3.SQLITE_PROTOCOL,
-            sqlite3.SQLITE_NOTADB,
-            sqlite3.SQLITE_AUTH,
-        }
-    )
-
-    def __init__(
-        self, path: Path, *, connect_timeout: float, statement_timeout: float, relative: bool = False
-    ) -> None:
-        super().__init__(connect_timeout=connect_timeout, statement_timeout=statement_timeout)
-        self.path = path
-        self.relative = relative
-
-    @classmethod
-    def from_url(cls, url: str, *, connect_timeout: float, statement_timeout: float) -> SqliteDialect:
-        prefix = "sqlite://"
-        rest = url[len(prefix) :] if url.lower().startswith(prefix) else None
-        if rest is None or not rest.startswith("/") or any(c in rest for c in "?#"):
-            raise ConfigurationError(
-                "a SQLite URL is sqlite:///relative/path.db or sqlite:////absolute/path.db "
-                "(no host, no query string)"
-            )
-        raw = unquote(rest[1:])
-        if not raw or raw == ":memory:":
-            raise ConfigurationError(
-                "the SQLite URL names no database file (an in-memory database has no users)"
-            )
-        path = Path(raw)
-        return cls(
-            path.absolute(),
-            connect_timeout=connect_timeout,
-            statement_timeout=statement_timeout,
-            relative=not path.is_absolute(),
-        )
-
-    @property
-    def description(self) -> str:
-        return f"SQLite file {self.path}"
-
-    def connect(self) -> _SqliteConnection:
-        # mode=ro: SQLite itself refuses every write; the busy timeout bounds waits for the portal's locks.
-        conn = sqlite3.connect(
-            self.path.as_uri() + "?mode=ro",
-            uri=True,
-            timeout=self.statement_timeout,
-            isolation_level=None,
-            check_same_thread=False,  # used by one thread at a time; close() may run elsewhere
-            factory=_SqliteConnection,
-        )
-        assert isinstance(conn, _SqliteConnection)
-        try:
-            conn.execute("PRAGMA query_only = ON")
-        except sqlite3.Error:
-            conn.close()
-            raise
-        conn.set_progress_handler(conn.past_deadline, 1000)
-        return conn
-
-    def close(self, conn: _SqliteConnection) -> None:
-        conn.close()
-
-    def fetch(
-        self, conn: _SqliteConnection, sql: str, params: Sequence[object], max_rows: int
-    ) -> tuple[tuple[str, ...], list[Row]]:
-        conn.deadline = time.monotonic() + self.statement_timeout
-        try:
-            cursor = conn.execute(sql, tuple(params))
-            try:
-                names = tuple(str(d[0]) for d in cursor.description or ())
-                rows = [tuple(row) for row in cursor.fetchmany(max_rows)]
-            finally:
-                cursor.close()
-        finally:
-            conn.deadline = math.inf
-        return names, rows
-
-    def classify(self, exc: Exception, conn: _SqliteConnection | None) -> Failure:
-        if isinstance(exc, sqlite3.ProgrammingError | sqlite3.InterfaceError):
-            return Failure.BUG
-        code = getattr(exc, "sqlite_errorcode", None)
-        primary = code & 0xFF if isinstance(code, int) else None
-        if conn is None or primary in self._UNAVAILABLE_CODES:
-            return Failure.UNAVAILABLE
-        if primary == sqlite3.SQLITE_ERROR:
-            return Failure.MAPPING
-        if isinstance(exc, sqlite3.DataError):
-            return Failure.NO_MATCH
-        if isinstance(exc, sqlite3.OperationalError | sqlite3.DatabaseError):
-            return Failure.UNAVAILABLE
-        return Failure.BUG
-
-    def is_missing_table(self, exc: Exception) -> bool:
-        return str(exc).startswith("no such table")
-
-    def failure_message(self, exc: Exception) -> str:
-        if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_INTERRUPT:
-            return f"no answer within {self.statement_timeout:g} s (statement interrupted)"
-        if not self.path.exists():
-            hint = " (relative to the working directory; an absolute path takes four slashes, "
-            hint += "sqlite:////path/to/file.db)"
-            return f"the file does not exist{hint if self.relative else ''}"
-        return super().failure_message(exc)
-
-
-# --- PostgreSQL ------------------------------------------------------------------------------
-
-
-class PostgresDialect(Dialect[psycopg.Connection[Row]]):
-    """``postgres://`` or ``postgresql://`` URLs (any libpq parameters in the query string)."""
-
-    scheme_names = ("postgres", "postgresql")
-    placeholder = "%s"
-    driver_errors = (psycopg.Error,)
-
-    def __init__(
-        self,
-        params: dict[str, Any],
-        *,
-        connect_timeout: float,
-        statement_timeout: float,
-        secrets: Sequence[str],
-    ) -> None:
-        super().__init__(
-            connect_timeout=connect_timeout, statement_timeout=statement_timeout, secrets=secrets
-        )
-        statement_ms = max(1, round(statement_timeout * 1000))
-        params = dict(params)
-        ours = f"-c default_transaction_read_only=on -c statement_timeout={statement_ms}"
-        params["options"] = f"{params.get('options') or ''} {ours}".strip()
-        # libpq counts whole seconds and treats anything below 2 as 2.
-        params["connect_timeout"] = str(max(2, math.ceil(connect_timeout)))
-        # Bound how long a query may wait on a server that vanished without closing the socket.
-        params.setdefault("tcp_user_timeout", str(round((connect_timeout + statement_timeout) * 1000)))
-        params.setdefault("keepalives", "1")
-        params.setdefault("keepalives_idle", "30")
-        params.setdefault("application_name", "idp-bridge")
-        self._params = params
-
-    @classmethod
-    def from_url(cls, url: str, *, connect_timeout: float, statement_timeout: float) -> PostgresDialect:
-        secrets: list[str] = []
-        with contextlib.suppress(ValueError):
-            password = urlsplit(url).password
-            if password:
-                secrets += [password, unquote(password)]
-        try:
-            params = conninfo_to_dict(url)
-        except psycopg.ProgrammingError as exc:
-            message = _first_line(exc)
-            for secret in secrets:
-                message = message.replace(secret, "***")
-            raise ConfigurationError(f"the PostgreSQL URL cannot be parsed: {message}") from None
-        if params.get("password"):
-            secrets.append(str(params["password"]))
-        return cls(
-            params, connect_timeout=connect_timeout, statement_timeout=statement_timeout, secrets=secrets
-        )
-
-    @property
-    def description(self) -> str:
-        p = self._params
-        user = f"{p['user']}@" if p.get("user") else ""
-        port = f":{p['port']}" if p.get("port") else ""
-        return f"PostgreSQL {user}{p.get('host') or 'localhost'}{port}/{p.get('dbname') or ''}"
-
-    def connect(self) -> psycopg.Connection[Row]:
-        conn = psycopg.connect(make_conninfo("", **self._params), autocommit=True)
-        try:
-            read_only = conn.execute("SHOW default_transaction_read_only").fetchone()
-        except psycopg.Error:
-            conn.close()
-            raise
-        if read_only is None or read_only[0] != "on":
-            conn.close()
-            raise ConfigurationError(
-                f"{self.description}: the session did not become read-only (startup option "
-                "default_transaction_read_only=on was ignored, e.g. by a connection pooler); "
-                "connect to PostgreSQL directly or give the role default_transaction_read_only=on"
-            )
-        return conn
-
-    def close(self, conn: psycopg.Connection[Row]) -> None:
-        conn.close()
-
-    def fetch(
-        self, conn: psycopg.Connection[Row], sql: str, params: Sequence[object], max_rows: int
-    ) -> tuple[tuple[str, ...], list[Row]]:
-        with conn.cursor() as cursor:
-            cursor.execute(sql, tuple(params))
-            names = tuple(column.name for column in cursor.description or ())
-            rows = cursor.fetchmany(max_rows)
-        return names, rows
-
-    def classify(self, exc: Exception, conn: psycopg.Connection[Row] | None) -> Failure:
-        if conn is None:
-            return Failure.UNAVAILABLE if isinstance(exc, psycopg.OperationalError) else Failure.BUG
-        if isinstance(exc, psycopg.errors.QueryCanceled):  # statement_timeout
-            return Failure.UNAVAILABLE
-        if isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError):
-            return Failure.BROKEN if conn.broken or conn.closed else Failure.UNAVAILABLE
-        if isinstance(exc, psycopg.NotSupportedError):  # e.g. "cached plan must not change result type"
-            return Failure.BROKEN
-        if isinstance(exc, psycopg.DataError):
-            return Failure.NO_MATCH
-        if isinstance(exc, psycopg.ProgrammingError) and exc.sqlstate is not None:
-            return Failure.MAPPING  # undefined table/column, permission denied: from the server
-        return Failure.BUG
-
-    def is_missing_table(self, exc: Exception) -> bool:
-        return isinstance(exc, psycopg.errors.UndefinedTable | psycopg.errors.InvalidSchemaName)
-
-    def failure_message(self, exc: Exception) -> str:
-        if isinstance(exc, psycopg.errors.QueryCanceled):
-            return f"no answer within {self.statement_timeout:g} s (statement_timeout)"
-        return super().failure_message(exc)
-
-
-_DIALECTS: tuple[type[Dialect[Any]], ...] = (SqliteDialect, PostgresDialect)
-
-
-def dialect_for_url(url: str, *, connect_timeout: float, statement_timeout: float) -> Dialect[Any]:
-    """The dialect for a database URL. Raises ConfigurationError (never echoing the URL)."""
-    scheme = url.split(":", 1)[0].lower() if ":" in url else ""
-    for dialect in _DIALECTS:
-        if scheme in dialect.scheme_names:
-            return dialect.from_url(url, connect_timeout=connect_timeout, statement_timeout=statement_timeout)
-    supported = ", ".join(name for d in _DIALECTS for name in d.scheme_names)
-    raise ConfigurationError(
-        f"unsupported database URL scheme {scheme!r} (supported: {supported}), e.g. "
-        "postgresql://reader@db.example.org/portal or sqlite:////srv/portal/portal.db"
-    )
+MAX_BATCH = 100_000
 
 
 # --- the source ------------------------------------------------------------------------------
@@ -428,6 +100,21 @@ class _Held:
     conn: Any
     pid: int = field(default_factory=os.getpid)
     closed: bool = False
+
+
+@dataclass(frozen=True)
+class _Statement:
+    """One SQL statement and the names of the values bound to its placeholders, in order."""
+
+    sql: str
+    params: tuple[str, ...] = ()
+
+    def values(self, **bound: object) -> tuple[object, ...]:
+        return tuple(bound[name] for name in self.params)
+
+
+_HEX: Final = re.compile(r"[0-9A-Fa-f]+")
+_TIME_OPERATORS: Final = ("before_now", "after_now")
 
 
 def _text(value: object) -> str | None:
@@ -454,6 +141,22 @@ def _typeable(value: str) -> bool:
     return True
 
 
+def _resolve_labels(names: Sequence[str], wanted: Sequence[str]) -> dict[str, int]:
+    """Where each wanted column is among result ``names``: exact match, else the only one that
+    matches ignoring case (PostgreSQL folds unquoted aliases to lower case). Missing: absent."""
+    exact = {name: index for index, name in enumerate(names)}
+    folded: dict[str, list[int]] = {}
+    for index, name in enumerate(names):
+        folded.setdefault(name.lower(), []).append(index)
+    found = {}
+    for column in wanted:
+        if column in exact:
+            found[column] = exact[column]
+        elif len(folded.get(column.lower(), ())) == 1:
+            found[column] = folded[column.lower()][0]
+    return found
+
+
 class SqlUserSource:
     """A read-only :class:`~accounts.legacy.LegacyUserSource` over a SQL database."""
 
@@ -464,36 +167,105 @@ class SqlUserSource:
         *,
         connect_timeout: float = 5,
         statement_timeout: float = 5,
+        environ: dict[str, str] | None = None,
     ) -> None:
         for name, value in (("connect_timeout", connect_timeout), ("statement_timeout", statement_timeout)):
             if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < math.inf:
                 raise ConfigurationError(f"{name} must be a positive number of seconds, not {value!r}")
         self._mapping = mapping
+        self._site_salt = self._read_site_salt(mapping, os.environ if environ is None else environ)
         self._dialect: Dialect[Any] = dialect_for_url(
             database_url, connect_timeout=float(connect_timeout), statement_timeout=float(statement_timeout)
         )
-        d = self._dialect
         self._columns = mapping.selected_columns()
-        select = ", ".join(d.quote(column) for column in self._columns)
-        table = d.quote(mapping.table)
-        login_column = d.quote(mapping.username_column)
-        if mapping.username_match == "case-insensitive":
-            login_test = f"{d.lower(login_column)} = {d.lower(d.placeholder)}"
+        self._table_sql: str | None = None
+        self._select_sql: str | None = None
+        if mapping.queries is None:
+            self._build_table_statements()
         else:
-            login_test = f"{login_column} = {d.placeholder}"
-        # Identifiers: validated by mapping.py and quoted by the dialect. Values: bound parameters.
-        self._table_sql = table
-        self._select_sql = select
-        self._by_login_sql = f"SELECT {select} FROM {table} WHERE {login_test} LIMIT {MAX_ROWS}"  # noqa: S608
-        id_test = f"{d.quote(mapping.id_column)} = {d.placeholder}"
-        self._by_id_sql = f"SELECT {select} FROM {table} WHERE {id_test} LIMIT {MAX_ROWS}"  # noqa: S608
+            self._build_query_statements()
         self._local = threading.local()
         self._lock = threading.Lock()
         self._held: list[_Held] = []
         self._inherited: list[_Held] = []  # from a parent process: never used, never closed here
 
+    @staticmethod
+    def _read_site_salt(mapping: Mapping, environ: Any) -> str | None:
+        name = mapping.site_salt_env
+        if name is None:
+            return None
+        value = environ.get(name)
+        if value is None or value == "":
+            raise LegacyMappingError(
+                f"{mapping.source}: [password] site_salt_env = {name!r}, but the environment variable "
+                f"{name} is {'empty' if value == '' else 'not set'}: set it to the portal's site salt "
+                "(for Moodle, $CFG->passwordsaltmain from config.php)"
+            )
+        return str(value)
+
+    def _build_table_statements(self) -> None:
+        m, d = self._mapping, self._dialect
+        assert m.table is not None
+        select = ", ".join(d.quote(column) for column in self._columns)
+        table = d.quote(m.table)
+        ident = d.quote(m.id_column)
+
+        def lookup(column: str, match: str, param: str) -> _Statement:
+            test, uses = d.exact_equals(d.quote(column)) if match == "exact" else d.ci_equals(d.quote(column))
+            return _Statement(f"SELECT {select} FROM {table} WHERE {test} LIMIT {MAX_ROWS}", (param,) * uses)  # noqa: S608
+
+        # Identifiers: validated by mapping.py and quoted by the dialect. Values: bound parameters.
+        self._table_sql = table
+        self._select_sql = select
+        self._by_login = lookup(m.username_column, m.username_match, "login")
+        email = m.claim_column("email")
+        self._by_email = lookup(email, m.effective_email_match, "email") if email is not None else None
+        self._by_id = _Statement(
+            f"SELECT {select} FROM {table} WHERE {ident} = {d.placeholder} LIMIT {MAX_ROWS}",  # noqa: S608
+            ("id",),
+        )
+        self._all_first = f"SELECT {select} FROM {table} WHERE {ident} IS NOT NULL ORDER BY {ident} LIMIT "  # noqa: S608
+        self._all_after = (
+            f"SELECT {select} FROM {table} WHERE {ident} > {d.placeholder} ORDER BY {ident} LIMIT "  # noqa: S608
+        )
+        self._all_from = (
+            f"SELECT {select} FROM {table} WHERE {ident} >= {d.placeholder} ORDER BY {ident} LIMIT "  # noqa: S608
+        )
+        self._all_null = f"SELECT {select} FROM {table} WHERE {ident} IS NULL LIMIT "  # noqa: S608
+        self._count_sql = f"SELECT count(*) FROM {table}"  # noqa: S608
+        self._all_source = table
+
+    def _build_query_statements(self) -> None:
+        m, d = self._mapping, self._dialect
+        q = m.queries
+        assert q is not None
+
+        def wrapped(query: ParsedQuery) -> _Statement:
+            # A newline before ")" ends any trailing "--" comment in the user's text.
+            sql = f"SELECT * FROM (\n{d.render(query)}\n) AS {QUERY_ALIAS} LIMIT {MAX_ROWS}"  # noqa: S608
+            return _Statement(sql, query.parameters)
+
+        self._by_login = wrapped(q.by_login)
+        self._by_email = wrapped(q.by_email) if q.by_email is not None else None
+        self._by_id = wrapped(q.by_id)
+        self._all_source = f"(\n{d.render(q.all)}\n) AS {QUERY_ALIAS}"
+        self._count_sql = f"SELECT count(*) FROM {self._all_source}"  # noqa: S608
+        # The keyset statements (each ends in "LIMIT ", the page size is appended) need the id
+        # column's real label: built on first use.
+        self._all_first = self._all_after = self._all_from = self._all_null = ""
+
+    # Kept for tests and tools that show the SQL.
+    @property
+    def _by_login_sql(self) -> str:
+        return self._by_login.sql
+
+    @property
+    def _by_id_sql(self) -> str:
+        return self._by_id.sql
+
     def __repr__(self) -> str:
-        return f"SqlUserSource({self._dialect.description}, table={self._mapping.table!r})"
+        where = self._mapping.table if self._mapping.table is not None else "[query]"
+        return f"SqlUserSource({self._dialect.description}, table={where!r})"
 
     @property
     def mapping(self) -> Mapping:
@@ -509,28 +281,102 @@ class SqlUserSource:
     def get_by_login(self, login: str) -> LegacyUser | None:
         if not _typeable(login):
             return None
-        rows = self._query(self._by_login_sql, login)
-        return self._single(rows, "login")
+        by = self._mapping.login_by
+        if by == "email":
+            return self._lookup_email(login)
+        user = self._single(self._run(self._by_login, login=login), "login")
+        if user is None and by == "username_or_email" and "@" in login:
+            user = self._lookup_email(login)
+        return user
+
+    def _lookup_email(self, login: str) -> LegacyUser | None:
+        assert self._by_email is not None  # the mapping guarantees it for login_by email
+        return self._single(self._run(self._by_email, email=login), "email")
 
     def get_by_id(self, legacy_id: str) -> LegacyUser | None:
         if not _typeable(legacy_id):
             return None
-        rows = self._query(self._by_id_sql, legacy_id)
+        names, rows = self._run(self._by_id, id=legacy_id)
+        if not rows:
+            return None
         # The database may coerce ("05" or " 5" to 5): only the exact id is this account.
-        rows = [row for row in rows if self._render_id(row) == legacy_id]
-        return self._single(rows, "id")
+        index = self._index(names)[self._mapping.id_column]
+        rows = [row for row in rows if _text(row[index]) == legacy_id]
+        return self._single((names, rows), "id")
+
+    def iter_all(
+        self, batch_size: int = 1000, *, errors: Callable[[LegacyRowError], None] | None = None
+    ) -> Iterator[LegacyUser]:
+        """Every account in id order, by keyset pages of ``batch_size`` rows (see the module doc).
+
+        A row that cannot be mapped is passed to ``errors`` as a :class:`LegacyRowError` (logged
+        as a warning when ``errors`` is None) and skipped: a row without an id or without a
+        username, or an id that several rows share (a non-unique id column, or a join in
+        ``[query] all`` that multiplies rows). Raises LegacySourceUnavailable on an outage.
+        """
+        if (
+            isinstance(batch_size, bool)
+            or not isinstance(batch_size, int)
+            or not 1 <= batch_size <= MAX_BATCH
+        ):
+            raise ValueError(f"batch_size must be an integer from 1 to {MAX_BATCH}, not {batch_size!r}")
+        report = errors if errors is not None else self._log_row_error
+        self._prepare_keyset()
+        id_column = self._mapping.id_column
+        limit = batch_size + 1  # one row more than a page, to see whether the last id goes on
+        sql, params = self._all_first + str(limit), cast(tuple[object, ...], ())
+        while True:
+            names, rows = self._run_sql(sql, params, limit)
+            position = self._index(names)[id_column]
+            page = rows[:batch_size]
+            groups: list[list[Row]] = []
+            for row in page:
+                if groups and groups[-1][0][position] == row[position]:
+                    groups[-1].append(row)
+                else:
+                    groups.append([row])
+            more = len(rows) > batch_size
+            if more:
+                last = page[-1][position]
+                if rows[batch_size][position] != last:
+                    sql, params = self._all_after + str(limit), (last,)
+                elif len(groups) > 1:
+                    # The last id goes on past the page: read its rows again, whole, from there.
+                    groups.pop()
+                    sql, params = self._all_from + str(limit), (last,)
+                else:
+                    # More than a whole page shares one id: report it and move past it.
+                    groups[0].append(rows[batch_size])
+                    sql, params = self._all_after + str(limit), (last,)
+            for group in groups:
+                yield from self._emit(names, group, report)
+            if not more:
+                break
+        self._report_null_ids(batch_size, report)
+
+    def count(self) -> int:
+        """How many rows the whole listing has (the table, or ``[query] all``), bad rows included."""
+        _, rows = self._run_sql(self._count_sql, (), 1)
+        return int(rows[0][0])
 
     def check(self) -> list[str]:
         """Run the mapping against the live database; plain-language problems, [] if none.
 
-        An unreachable database raises LegacySourceUnavailable instead: that is an outage to wait
-        out (a start-up warning), not a mistake in the mapping (a start-up error).
+        Reports a missing table or column (and the columns that do exist), a custom query that
+        fails or lacks a mapped result column, a column of the wrong type (a non-text password or
+        salt, a time condition on a column that holds no times), an id that finds several rows,
+        and an explicit scheme name the hash registry does not know. An unreachable database
+        raises LegacySourceUnavailable instead: that is an outage to wait out (a start-up
+        warning), not a mistake in the mapping (a start-up error).
         """
         try:
             held, _ = self._acquire()
         except ConfigurationError as exc:
             return [str(exc)]
-        return self._diagnose(held)
+        problems = self._diagnose(held)
+        if not problems:
+            problems = self._check_data(held)
+        return problems + self._check_schemes()
 
     def close(self) -> None:
         """Close every connection this source opened in this process (call when no lookup runs)."""
@@ -544,58 +390,165 @@ class SqlUserSource:
 
     # -- rows to users --
 
-    def _render_id(self, row: Row) -> str | None:
-        return _text(row[self._columns.index(self._mapping.id_column)])
+    def _index(self, names: Sequence[str]) -> dict[str, int]:
+        """Where each selected column is in a result with these column names."""
+        if self._mapping.queries is None:
+            return {column: index for index, column in enumerate(self._columns)}
+        found = _resolve_labels(names, self._columns)
+        missing = [column for column in self._columns if column not in found]
+        if missing:
+            raise LegacyMappingError(
+                f"{self._mapping.source}: the [query] result has no column {missing[0]!r} (its columns: "
+                f"{', '.join(names)}); name it with AS in the SELECT, or fix [columns]"
+            )
+        return found
 
-    def _single(self, rows: list[Row], by: str) -> LegacyUser | None:
+    def _single(self, result: tuple[tuple[str, ...], list[Row]], by: str) -> LegacyUser | None:
+        names, rows = result
         if not rows:
             logger.debug("legacy lookup by %s: not found", by)
             return None
+        index = self._index(names)
         if len(rows) > 1:
-            ids = [self._render_id(row) or "?" for row in rows]
+            ids = [_text(row[index[self._mapping.id_column]]) or "?" for row in rows]
             logger.warning(
                 "legacy lookup by %s: %d or more accounts match (ids %s)", by, len(rows), ", ".join(ids)
             )
-            raise DuplicateLegacyUser(
-                f"more than one legacy account matches this {by} (ids {', '.join(ids)}): an admin must "
-                "rename one in the portal or resolve the conflict in the bridge",
-                legacy_ids=ids,
-            )
-        user = self._to_user(rows[0])
-        logger.debug("legacy lookup by %s: %s", by, f"found id {user.legacy_id}" if user else "unusable row")
+            if len(set(ids)) == 1 and self._mapping.queries is not None:
+                message = (
+                    f"the [query] lookup by {by} returns {len(rows)} rows for the one account {ids[0]}: a "
+                    "join multiplies its rows; an admin must fix the query in the mapping file"
+                )
+            else:
+                message = (
+                    f"more than one legacy account matches this {by} (ids {', '.join(ids)}): an admin "
+                    "must rename one in the portal or resolve the conflict in the bridge"
+                )
+            raise DuplicateLegacyUser(message, legacy_ids=ids)
+        user = self._to_user(rows[0], index)
+        if isinstance(user, LegacyRowError):
+            logger.warning("legacy lookup by %s: unusable row (%s): treated as absent", by, user.problem)
+            return None
+        logger.debug("legacy lookup by %s: found id %s", by, user.legacy_id)
         return user
 
-    def _to_user(self, row: Row) -> LegacyUser | None:
-        values = dict(zip(self._columns, row, strict=True))
+    def _to_user(
+        self, row: Row, index: dict[str, int], now: datetime | None = None
+    ) -> LegacyUser | LegacyRowError:
         m = self._mapping
-        legacy_id = _text(values[m.id_column])
-        username = _text(values[m.username_column])
-        if legacy_id is None or username is None:
-            logger.warning(
-                "legacy row %s has no %s: treated as absent",
-                legacy_id,
-                "id" if legacy_id is None else "username",
+
+        def value(column: str) -> object:
+            return row[index[column]]
+
+        legacy_id = _text(value(m.id_column))
+        username = _text(value(m.username_column))
+        if legacy_id is None:
+            return LegacyRowError(None, username, f"no id ([columns] id = {m.id_column!r} is NULL or empty)")
+        if username is None:
+            return LegacyRowError(
+                legacy_id, None, f"no username ([columns] username = {m.username_column!r} is NULL or empty)"
             )
-            return None
 
         def claim(field: str) -> str | None:
             column = m.claim_column(field)
-            value = _text(values[column]) if column is not None else None
-            return value if value is not None else m.constant(field)
+            text = _text(value(column)) if column is not None else None
+            return text if text is not None else m.constant(field)
 
+        password_hash = _text(value(m.password_column))
+        scheme = m.password_scheme
+        if scheme is None and m.hex_scheme is not None and password_hash and _HEX.fullmatch(password_hash):
+            scheme = m.hex_scheme
+        state, reason = self._state(value, now or datetime.now(UTC))
         return LegacyUser(
             legacy_id=legacy_id,
             username=username,
-            password_hash=_text(values[m.password_column]),
-            salt=_text(values[m.salt_column]) if m.salt_column is not None else None,
+            password_hash=password_hash,
+            salt=_text(value(m.salt_column)) if m.salt_column is not None else None,
             email=claim("email"),
             name=claim("name"),
             given_name=claim("given_name"),
             family_name=claim("family_name"),
             organization=claim("organization"),
-            is_active=all(condition.holds(values[condition.column]) for condition in m.active),
-            password_scheme=m.password_scheme,
+            password_scheme=scheme,
+            site_salt=self._site_salt,
+            salt_position=m.salt_position,
+            trim_password=m.trim_whitespace,
+            state=state,
+            state_reason=reason,
         )
+
+    def _state(self, value: Callable[[str], object], now: datetime) -> tuple[str, str | None]:
+        m = self._mapping
+        for rule in m.states:  # in STATE_ORDER: the most final state wins
+            for condition in rule.conditions:
+                holds, note = condition.evaluate(value(condition.column), now)
+                if holds:
+                    reason = f"[state.{rule.state}] {condition.describe()}"
+                    return rule.state, f"{reason} ({note})" if note else reason
+        for active in m.active:
+            if not active.holds(value(active.column)):
+                return "inactive", f"[active] {active.describe()} does not hold"
+        return "active", None
+
+    def _emit(
+        self, names: Sequence[str], group: list[Row], report: Callable[[LegacyRowError], None]
+    ) -> Iterator[LegacyUser]:
+        index = self._index(names)
+        if len(group) > 1:
+            m = self._mapping
+            first = group[0]
+            where = "[query] all" if m.queries is not None else f"table {m.table!r}"
+            report(
+                LegacyRowError(
+                    _text(first[index[m.id_column]]),
+                    _text(first[index[m.username_column]]),
+                    f"several rows in {where} ({len(group)} seen) share this id: the id must be unique "
+                    "(a join that multiplies rows, or a non-unique [columns] id)",
+                )
+            )
+            return
+        user = self._to_user(group[0], index)
+        if isinstance(user, LegacyRowError):
+            report(user)
+        else:
+            yield user
+
+    def _report_null_ids(self, batch_size: int, report: Callable[[LegacyRowError], None]) -> None:
+        """Rows without an id never enter the keyset pages: report them (up to a page) apart."""
+        names, rows = self._run_sql(self._all_null + str(batch_size + 1), (), batch_size + 1)
+        index = self._index(names)
+        for row in rows[:batch_size]:
+            error = self._to_user(row, index)
+            if isinstance(error, LegacyRowError):
+                report(error)
+        if len(rows) > batch_size:
+            report(
+                LegacyRowError(
+                    None, None, f"more than {batch_size} rows have no id; only the first were listed"
+                )
+            )
+
+    def _log_row_error(self, error: LegacyRowError) -> None:
+        logger.warning("legacy row %s cannot be used: %s", error.legacy_id, error.problem)
+
+    def _prepare_keyset(self) -> None:
+        if self._all_first:
+            return
+        d = self._dialect
+        names, _ = self._run_sql(f"SELECT * FROM {self._all_source} WHERE 1 = 0", (), 0)  # noqa: S608
+        found = _resolve_labels(names, [self._mapping.id_column])
+        if self._mapping.id_column not in found:
+            raise LegacyMappingError(
+                f"{self._mapping.source}: [query] all returns no column {self._mapping.id_column!r} "
+                f"([columns] id); its columns: {', '.join(names)}"
+            )
+        label = names[found[self._mapping.id_column]]
+        ident = f"{QUERY_ALIAS}.{d.quote(label)}"
+        src, ph = self._all_source, d.placeholder
+        self._all_first = f"SELECT * FROM {src} WHERE {ident} IS NOT NULL ORDER BY {ident} LIMIT "  # noqa: S608
+        self._all_after = f"SELECT * FROM {src} WHERE {ident} > {ph} ORDER BY {ident} LIMIT "  # noqa: S608
+        self._all_from = f"SELECT * FROM {src} WHERE {ident} >= {ph} ORDER BY {ident} LIMIT "  # noqa: S608
+        self._all_null = f"SELECT * FROM {src} WHERE {ident} IS NULL LIMIT "  # noqa: S608
 
     # -- connections and queries --
 
@@ -636,11 +589,16 @@ class SqlUserSource:
         logger.warning("%s", message)
         return LegacySourceUnavailable(message)
 
-    def _query(self, sql: str, value: str) -> list[Row]:
+    def _run(self, statement: _Statement, **bound: object) -> tuple[tuple[str, ...], list[Row]]:
+        return self._run_sql(statement.sql, statement.values(**bound), MAX_ROWS)
+
+    def _run_sql(
+        self, sql: str, params: Sequence[object], max_rows: int
+    ) -> tuple[tuple[str, ...], list[Row]]:
         for attempt in (1, 2):
             held, fresh = self._acquire()
             try:
-                return self._dialect.fetch(held.conn, sql, (value,), MAX_ROWS)[1]
+                return self._dialect.fetch(held.conn, sql, params, max_rows)
             except self._dialect.driver_errors as exc:
                 failure = self._dialect.classify(exc, held.conn)
                 if failure is Failure.BROKEN:
@@ -650,38 +608,57 @@ class SqlUserSource:
                     logger.info("legacy database connection lost; reconnecting once")
                     continue
                 if failure is Failure.NO_MATCH:
-                    return []
+                    return (), []
                 if failure is Failure.UNAVAILABLE:
                     raise self._unavailable(exc) from exc
                 if failure is Failure.MAPPING:
                     problems = self._diagnose(held)
                     detail = "; ".join(problems) or (
-                        f"{self._mapping.source}: the legacy database rejected the lookup in table "
-                        f"{self._mapping.table!r}: {self._dialect.failure_message(exc)}"
+                        f"{self._mapping.source}: the legacy database rejected the lookup "
+                        f"({self._where()}): {self._dialect.failure_message(exc)}"
                     )
                     raise LegacyMappingError(detail) from exc
                 raise
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _probe(self, held: _Held, select: str) -> tuple[tuple[str, ...], Exception | None]:
-        """Run ``SELECT <select> FROM <table> WHERE 1 = 0``: (column names, None) or ((), error)."""
-        sql = f"SELECT {select} FROM {self._table_sql} WHERE 1 = 0"  # noqa: S608 - quoted identifiers only
+    def _where(self) -> str:
+        m = self._mapping
+        return f"table {m.table!r}" if m.table is not None else "[query]"
+
+    def _probe_on(
+        self, held: _Held, sql: str, params: Sequence[object], max_rows: int = 0
+    ) -> tuple[tuple[str, ...], Exception | None]:
+        """Run ``sql``: (column names, None) or ((), the driver error). Bugs propagate."""
         try:
-            return self._dialect.fetch(held.conn, sql, (), 0)[0], None
+            return self._dialect.fetch(held.conn, sql, params, max_rows)[0], None
         except self._dialect.driver_errors as exc:
             if self._dialect.classify(exc, held.conn) is Failure.BUG:
                 raise
             return (), exc
 
+    def _probe(self, held: _Held, select: str) -> tuple[tuple[str, ...], Exception | None]:
+        """Run ``SELECT <select> FROM <table> WHERE 1 = 0``: (column names, None) or ((), error)."""
+        sql = f"SELECT {select} FROM {self._table_sql} WHERE 1 = 0"  # noqa: S608 - quoted identifiers only
+        return self._probe_on(held, sql, ())
+
+    def _outage(self, held: _Held, error: Exception) -> list[str] | None:
+        """[the outage in words] if ``error`` is an outage (discarding a dead connection), else None."""
+        failure = self._dialect.classify(error, held.conn)
+        if failure not in (Failure.UNAVAILABLE, Failure.BROKEN):
+            return None
+        if failure is Failure.BROKEN:
+            self._discard(held)
+        return [str(self._unavailable(error))]
+
     def _diagnose(self, held: _Held) -> list[str]:
+        if self._mapping.queries is not None:
+            return self._diagnose_queries(held)
         m, d = self._mapping, self._dialect
         existing, error = self._probe(held, "*")
         if error is not None:
-            failure = d.classify(error, held.conn)
-            if failure in (Failure.UNAVAILABLE, Failure.BROKEN):
-                if failure is Failure.BROKEN:
-                    self._discard(held)
-                return [str(self._unavailable(error))]
+            outage = self._outage(held, error)
+            if outage is not None:
+                return outage
             if d.is_missing_table(error):
                 return [
                     f"{m.source}: [table] name = {m.table!r}: no such table in {d.description} (names are "
@@ -691,8 +668,8 @@ class SqlUserSource:
             return [f"{m.source}: [table] name = {m.table!r}: cannot read it: {d.failure_message(error)}"]
         problems = []
         keys = [(f"[columns] {name}", column) for name, column in m.field_columns()]
-        keys += [(f"[active] {c.column}", c.column) for c in m.active]
-        for key, column in keys:
+        keys += list(m.condition_columns())
+        for key, column in dict.fromkeys(keys):
             _, error = self._probe(held, d.quote(column))
             if error is None:
                 continue
@@ -708,7 +685,182 @@ class SqlUserSource:
                 f"(its columns: {', '.join(existing)})"
             )
         if not problems:
-            _, error = self._probe(held, self._select_sql)
+            _, error = self._probe(held, self._select_sql or "*")
             if error is not None:
                 problems.append(f"{m.source}: the lookup query fails: {d.failure_message(error)}")
         return problems
+
+    def _query_probes(self) -> list[tuple[str, str, tuple[object, ...]]]:
+        """(key, SQL returning no rows, parameters) for each custom query."""
+        q = self._mapping.queries
+        assert q is not None
+        d = self._dialect
+        samples = {"login": "", "email": "", "id": "0"}
+        probes: list[tuple[str, str, tuple[object, ...]]] = []
+        for query in q.items():
+            sql = f"SELECT * FROM (\n{d.render(query)}\n) AS {QUERY_ALIAS} WHERE 1 = 0"  # noqa: S608
+            probes.append((query.key, sql, tuple(samples[name] for name in query.parameters)))
+        return probes
+
+    def _diagnose_queries(self, held: _Held) -> list[str]:
+        m = self._mapping
+        problems = []
+        keys = [(f"[columns] {name}", column) for name, column in m.field_columns()]
+        keys += list(m.condition_columns())
+        for key, sql, params in self._query_probes():
+            names, error = self._probe_on(held, sql, params)
+            if error is not None:
+                outage = self._outage(held, error)
+                if outage is not None:
+                    return outage
+                if self._dialect.classify(error, held.conn) is Failure.NO_MATCH:
+                    continue  # the sample parameter does not fit the column type: not a query problem
+                problems.append(f"{m.source}: [query] {key} fails: {self._dialect.failure_message(error)}")
+                continue
+            found = _resolve_labels(names, [column for _, column in keys])
+            for mapping_key, column in dict.fromkeys(keys):
+                if column not in found:
+                    problems.append(
+                        f"{m.source}: {mapping_key} = {column!r}: [query] {key} returns no such column "
+                        f"(its columns: {', '.join(names)}); name it with AS in the SELECT"
+                    )
+        return problems
+
+    # -- check(): types and a sample row --
+
+    def _check_data(self, held: _Held) -> list[str]:
+        m, d = self._mapping, self._dialect
+        if m.queries is None:
+            describe_sql = f"SELECT {self._select_sql} FROM {self._table_sql} WHERE 1 = 0"  # noqa: S608
+        else:
+            describe_sql = f"SELECT * FROM {self._all_source} WHERE 1 = 0"  # noqa: S608
+        try:
+            described = d.describe(held.conn, describe_sql, ())
+            self._prepare_keyset()
+            names, sample = d.fetch(held.conn, self._all_first + "1", (), 1)
+        except d.driver_errors as exc:
+            outage = self._outage(held, exc)
+            if outage is not None:
+                return outage
+            if d.classify(exc, held.conn) is Failure.BUG:
+                raise
+            return [f"{m.source}: reading {self._where()} fails: {d.failure_message(exc)}"]
+        index = self._index(names) if sample else {}
+        labels = [name for name, _ in described]
+        kinds = {column: described[i][1] for column, i in _resolve_labels(labels, self._columns).items()}
+        problems = self._check_kinds(kinds, sample[0] if sample else None, index)
+        if sample and not problems:
+            problems += self._check_sample(held, sample[0], index)
+        return problems
+
+    def _check_kinds(self, kinds: dict[str, str], row: Row | None, index: dict[str, int]) -> list[str]:
+        m = self._mapping
+
+        def kind_of(column: str) -> str:
+            kind = kinds.get(column, "unknown")
+            if kind == "unknown" and row is not None:
+                value = row[index[column]]
+                if isinstance(value, str | bytes):
+                    kind = "text"
+                elif isinstance(value, bool):
+                    kind = "boolean"
+                elif isinstance(value, int):
+                    kind = "integer"
+                elif isinstance(value, float):
+                    kind = "number"
+            return kind
+
+        problems = []
+        text_fields = [("[columns] password", m.password_column, "a password hash")]
+        if m.salt_column is not None:
+            text_fields.append(("[columns] salt", m.salt_column, "a salt"))
+        for key, column, what in text_fields:
+            kind = kind_of(column)
+            if kind not in ("text", "unknown"):
+                problems.append(
+                    f"{m.source}: {key} = {column!r} is a {kind} column, but {what} is text: map the "
+                    "column that holds the text (VARCHAR, CHAR, TEXT, VARBINARY, BLOB, bytea)"
+                )
+        for rule in m.states:
+            for condition in rule.conditions:
+                if condition.operator not in _TIME_OPERATORS:
+                    continue
+                kind = kind_of(condition.column)
+                if kind in ("boolean", "other"):
+                    problems.append(
+                        f"{m.source}: [state.{rule.state}] column = {condition.column!r} is a {kind} column, "
+                        f"but {condition.operator} needs times: a DATE, DATETIME or TIMESTAMP column, a "
+                        "Unix timestamp number, or text holding ISO 8601 dates"
+                    )
+                elif kind in ("text", "unknown") and row is not None:
+                    try:
+                        parse_time(row[index[condition.column]], UTC)
+                    except UnreadableTime as exc:
+                        problems.append(
+                            f"{m.source}: [state.{rule.state}] column = {condition.column!r} holds {exc} "
+                            f"(in the row with id {_text(row[index[m.id_column]])}), but {condition.operator} "
+                            "needs times: DATE/DATETIME/TIMESTAMP, Unix seconds, or ISO 8601 text"
+                        )
+        return problems
+
+    def _check_sample(self, held: _Held, row: Row, index: dict[str, int]) -> list[str]:
+        """Look the first account up again by id and by login: one row each, the same account."""
+        m, d = self._mapping, self._dialect
+        problems: list[str] = []
+        native_id = row[index[m.id_column]]
+        legacy_id = _text(native_id)
+        username = _text(row[index[m.username_column]])
+        if legacy_id is None:
+            return problems
+        where = "[query] by_id" if m.queries is not None else f"[columns] id = {m.id_column!r}"
+        try:
+            names, rows = d.fetch(held.conn, self._by_id.sql, self._by_id.values(id=legacy_id), MAX_ROWS)
+            rows = [r for r in rows if _text(r[self._index(names)[m.id_column]]) == legacy_id]
+            if not rows:
+                problems.append(
+                    f"{m.source}: {where} does not find the account with id {legacy_id}, which the listing "
+                    f"({'[query] all' if m.queries is not None else 'the table'}) returns"
+                )
+            elif len(rows) > 1:
+                problems.append(
+                    f"{m.source}: {where} finds several rows for the one id {legacy_id}: a lookup must "
+                    "return exactly one row per account (a join that multiplies rows, or an id column "
+                    "that is not unique)"
+                )
+            if username is not None and _typeable(username):
+                names, rows = d.fetch(
+                    held.conn, self._by_login.sql, self._by_login.values(login=username), MAX_ROWS
+                )
+                ids = [_text(r[self._index(names)[m.id_column]]) for r in rows] if rows else []
+                if len(ids) > 1 and len(set(ids)) == 1:
+                    problems.append(
+                        f"{m.source}: [query] by_login returns {len(ids)} rows for the one account "
+                        f"{legacy_id}: a join multiplies rows; each account must come back once"
+                    )
+        except d.driver_errors as exc:
+            outage = self._outage(held, exc)
+            if outage is not None:
+                return outage
+            if d.classify(exc, held.conn) is Failure.BUG:
+                raise
+            if d.classify(exc, held.conn) is not Failure.NO_MATCH:
+                problems.append(f"{m.source}: looking up the first account fails: {d.failure_message(exc)}")
+        return problems
+
+    def _check_schemes(self) -> list[str]:
+        m = self._mapping
+        named = [
+            (key, value)
+            for key, value in (("scheme", m.password_scheme), ("hex_scheme", m.hex_scheme))
+            if value
+        ]
+        if not named:
+            return []
+        from accounts.hashers import known_schemes  # the one hashers import allowed here
+
+        known = known_schemes()
+        return [
+            f"{m.source}: [password] {key} = {value!r} is not a scheme the bridge knows (known: {', '.join(known)})"
+            for key, value in named
+            if value not in known
+        ]

@@ -33,7 +33,9 @@ def test_rename_keeps_the_subject_and_is_audited(portal):
     profile = Profile.objects.get(user=login("alice2").user)
     assert profile.sub == sub and profile.preferred_username == "alice2@portal.example.edu"
     event = AuditEvent.objects.get(event="account.renamed")
-    assert event.details == {"old_username": "alice", "new_username": "alice2"} and event.legacy_id == str(uid)
+    assert event.details == {"old_username": "alice", "new_username": "alice2"} and event.legacy_id == str(
+        uid
+    )
 
 
 def test_a_reused_legacy_id_is_a_new_person_with_a_new_subject(portal):
@@ -77,8 +79,14 @@ def test_colliding_usernames_block_both_accounts_until_an_admin_resolves(portal,
     subject = Subject.objects.get(legacy_id=str(first_id))
     UsernameOverride.objects.create(subject=subject, username="ajones-legacy", reason="ticket 42")
     assert resolve_conflict(conflict, resolved_by="admin") is None
-    assert Profile.objects.get(user=login("ajones").user).preferred_username == "ajones-legacy@portal.example.edu"
-    assert Profile.objects.get(user=login(other).user).preferred_username == f"{other.lower()}@portal.example.edu"
+    assert (
+        Profile.objects.get(user=login("ajones").user).preferred_username
+        == "ajones-legacy@portal.example.edu"
+    )
+    assert (
+        Profile.objects.get(user=login(other).user).preferred_username
+        == f"{other.lower()}@portal.example.edu"
+    )
 
 
 def test_login_page_says_only_that_the_account_needs_attention(client, portal):
@@ -95,7 +103,11 @@ def test_failed_logins_leave_precise_reasons_in_the_audit_but_no_secrets(client,
     portal.add_user("sue", "right-password", status=0)
     for name, password in [("alice", "wrong-password"), ("nobody", "x-password"), ("sue", "right-password")]:
         client.post(reverse("accounts:login"), {"login": name, "password": password})
-    reasons = list(AuditEvent.objects.filter(event="login.failed").order_by("id").values_list("reason", flat=True))
-    assert reasons[0] == "mismatch" and reasons[1] == "unknown_user" and reasons[2] in {"inactive", "suspended"}
+    reasons = list(
+        AuditEvent.objects.filter(event="login.failed").order_by("id").values_list("reason", flat=True)
+    )
+    assert (
+        reasons[0] == "mismatch" and reasons[1] == "unknown_user" and reasons[2] in {"inactive", "suspended"}
+    )
     dump = str(list(AuditEvent.objects.values()))
     assert "right-password" not in dump and "wrong-password" not in dump and "$2" not in dump

@@ -34,14 +34,24 @@ def test_suspended_or_deleted_account_loses_userinfo_refresh_introspection_and_s
     )
     assert refreshed.status_code == 400 and refreshed.json()["error"] == "invalid_grant"
     introspection = client.post(
-        reverse("oidc:introspect"), {"token": tokens["access_token"]}, HTTP_AUTHORIZATION=basic(trusted_rp.client_id)
+        reverse("oidc:introspect"),
+        {"token": tokens["access_token"]},
+        HTTP_AUTHORIZATION=basic(trusted_rp.client_id),
     )
     assert introspection.json() == {"active": False}
     # single sign-on: the browser session no longer yields codes
     again = client.get(
         reverse("oidc:authorize"),
-        {"response_type": "code", "client_id": trusted_rp.client_id, "redirect_uri": trusted_rp.redirect_uri,
-         "scope": "openid", "prompt": "none", "state": "s", "code_challenge": "x" * 43, "code_challenge_method": "S256"},
+        {
+            "response_type": "code",
+            "client_id": trusted_rp.client_id,
+            "redirect_uri": trusted_rp.redirect_uri,
+            "scope": "openid",
+            "prompt": "none",
+            "state": "s",
+            "code_challenge": "x" * 43,
+            "code_challenge_method": "S256",
+        },
     )
     assert "error=login_required" in again["Location"]
 

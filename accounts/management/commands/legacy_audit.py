@@ -22,15 +22,24 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--csv", metavar="DIR", help="Write accounts.csv and collisions.csv into DIR.")
         parser.add_argument("--json", metavar="FILE", help="Write the whole report as JSON.")
-        parser.add_argument("--record", action="store_true",
-                            help="Record username conflicts and tombstone subjects whose legacy row is gone.")
+        parser.add_argument(
+            "--record",
+            action="store_true",
+            help="Record username conflicts and tombstone subjects whose legacy row is gone.",
+        )
         parser.add_argument("--batch-size", type=int, default=1000)
 
     def handle(self, *args: Any, **options: Any) -> None:
         source = get_user_source()
         try:
             total = source.count()
-            report = audit_users(source.iter_all(batch_size=options["batch_size"]), progress=self.progress_bar(total))
+            unreadable: list[str] = []
+            rows = source.iter_all(
+                batch_size=options["batch_size"],
+                errors=lambda error: unreadable.append(f"{error.legacy_id or '?'}: {error.problem}"),
+            )
+            report = audit_users(rows, progress=self.progress_bar(total))
+            report.unreadable_rows = unreadable
         except LegacySourceUnavailable as exc:
             raise CommandError(f"The legacy database did not answer: {exc}") from exc
         sys.stderr.write("\n")
@@ -39,7 +48,9 @@ class Command(BaseCommand):
         if options["csv"]:
             self.write_csv(Path(options["csv"]), report)
         if options["json"]:
-            Path(options["json"]).write_text(json.dumps(report.as_dict() | {"vanished_legacy_ids": gone}, indent=2))
+            Path(options["json"]).write_text(
+                json.dumps(report.as_dict() | {"vanished_legacy_ids": gone}, indent=2)
+            )
         if options["record"]:
             for key, rows in report.collisions.items():
                 ledger.record_conflict(key, [legacy_id for legacy_id, _ in rows])
@@ -79,6 +90,9 @@ class Command(BaseCommand):
         for key, rows in list(report.collisions.items())[:20]:
             out(f"    {key}: " + ", ".join(f"{u} (id {i})" for i, u in rows))
         out(f"  subjects whose legacy row is gone: {len(gone)}")
+        out(f"  rows the mapping cannot read: {len(report.unreadable_rows)}")
+        for line in report.unreadable_rows[:20]:
+            out(f"    {line}")
 
     @staticmethod
     def write_csv(directory: Path, report: AuditReport) -> None:

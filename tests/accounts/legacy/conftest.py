@@ -1,48 +1,54 @@
-"""Fixtures for the legacy user-source tests: a portal table on SQLite and on a real PostgreSQL.
+"""Fixtures for the legacy user-source tests: the contract portal on SQLite, PostgreSQL and MariaDB.
 
-PostgreSQL: a throwaway database ``legacy_test_<hex>`` is created through
-``postgresql://postgres@127.0.0.1:5432/postgres`` (or ``TEST_POSTGRES_URL``) and dropped at the
-end of the session; when no server answers within 3 s, the PostgreSQL cases are skipped.
+The servers' throwaway databases come from legacy_servers.py: created for the session, dropped at
+the end, and read by the sources under test through a role that may only SELECT, so a write
+attempted by a source fails the test. A server that does not answer within 3 s skips its cases
+with the reason (CI runs all three).
 """
 
 from __future__ import annotations
 
-import os
-import secrets
 import sqlite3
 from collections.abc import Iterator
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
+import pymysql
 import pytest
-from legacy_portal import SLOW_VIEW_POSTGRES, SLOW_VIEW_SQLITE, Portal, fill
-from psycopg import sql
+from legacy_portal import SLOW_VIEW_MARIADB, SLOW_VIEW_POSTGRES, SLOW_VIEW_SQLITE, Portal, fill
 
-ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+from tests.accounts.legacy.legacy_servers import ThrowawayDatabase, mariadb_database, postgres_database
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "mariadb: needs a real MariaDB/MySQL server (skipped with a reason when none answers)"
+    )
 
 
 @pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """The URL of a throwaway PostgreSQL database, dropped at the end of the session."""
-    parts = urlsplit(ADMIN_URL)
-    shown = urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))  # without credentials
-    try:
-        admin = psycopg.connect(ADMIN_URL, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        pytest.skip(
-            f"no PostgreSQL answered at {shown} within 3 s ({first}); set TEST_POSTGRES_URL to test it"
-        )
-    name = f"legacy_test_{secrets.token_hex(6)}"
-    try:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-        yield urlunsplit(parts._replace(path=f"/{name}"))
-    finally:
-        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-        admin.close()
+def postgres_db() -> Iterator[ThrowawayDatabase]:
+    with postgres_database("legacy_test") as db:
+        yield db
 
 
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+@pytest.fixture(scope="session")
+def mariadb_db() -> Iterator[ThrowawayDatabase]:
+    with mariadb_database("legacy_test") as db:
+        yield db
+
+
+@pytest.fixture(scope="session")
+def postgres_url(postgres_db: ThrowawayDatabase) -> str:
+    """The admin URL of the throwaway PostgreSQL database (kept for older tests)."""
+    return postgres_db.admin_url
+
+
+# The "mariadb" marker is registered by pytest_configure above, which runs only after this module
+# is imported: so the MariaDB cases are selected by id (-k mariadb) rather than marked here.
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres), "mariadb"]
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
 def portal(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Portal]:
     """The contract portal table on each backend (module-scoped: tests must not modify it)."""
     if request.param == "sqlite":
@@ -54,20 +60,30 @@ def portal(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
             driver_error=sqlite3.Error,
             unreachable_url=f"sqlite:///{path.parent / 'missing.db'}",
             placeholder="?",
+            admin_url=f"sqlite:///{path}",
         )
         fill(made, SLOW_VIEW_SQLITE)
     else:
-        url = request.getfixturevalue("postgres_url")
-        made = Portal(
-            name="postgresql",
-            url=url,
-            admin=lambda: psycopg.connect(url, autocommit=True),
-            driver_error=psycopg.Error,
-            # A password that must never show up in a message.
-            unreachable_url="postgresql://reader:s3cret-Pa55@127.0.0.1:1/portal",
-            placeholder="%s",
+        db: ThrowawayDatabase = request.getfixturevalue(
+            "postgres_db" if request.param == "postgresql" else "mariadb_db"
         )
-        fill(made, SLOW_VIEW_POSTGRES)
+        made = Portal(
+            name=request.param,
+            url=db.reader_url,
+            admin=db.admin,
+            driver_error=psycopg.Error if request.param == "postgresql" else pymysql.err.MySQLError,
+            # A password that must never show up in a message.
+            unreachable_url=(
+                "postgresql://reader:s3cret-Pa55@127.0.0.1:1/portal"
+                if request.param == "postgresql"
+                else "mysql://reader:s3cret-Pa55@127.0.0.1:1/portal"
+            ),
+            placeholder="%s",
+            admin_url=db.admin_url,
+        )
+        made.execute("DROP VIEW IF EXISTS slow_users")
+        made.execute("DROP TABLE IF EXISTS portal_users")
+        fill(made, SLOW_VIEW_POSTGRES if request.param == "postgresql" else SLOW_VIEW_MARIADB)
     yield made
     made.close_sources()
 

@@ -30,6 +30,7 @@ CONTRACT_ROWS: tuple[PortalRow, ...] = (
     (9, "émile", "hash-9", "emile@example.org", "Émile", "Zola", "Université d'Exemple", 1),
     (10, "o'brien", "hash-10", "obrien@example.org", "Pat", "O'Brien", "Example University", 1),
     (11, "nostatus", "hash-11", "nostatus@example.org", "No", "Status", "Example University", None),
+    (12, None, "hash-12", "nologin@example.org", "No", "Login", None, 1),
 )  # fmt: skip
 
 BASE_MAPPING = Mapping(
@@ -54,18 +55,20 @@ WITH RECURSIVE counter(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM counter WHERE
 SELECT u.* FROM portal_users u WHERE (SELECT max(x) FROM counter) > 0
 """
 SLOW_VIEW_POSTGRES = "CREATE VIEW slow_users AS SELECT u.* FROM portal_users u, pg_sleep(30)"
+SLOW_VIEW_MARIADB = "CREATE VIEW slow_users AS SELECT u.* FROM portal_users u WHERE SLEEP(30) = 0"
 
 
 @dataclass
 class Portal:
     """One backend holding the contract portal table, and a writable admin handle on it."""
 
-    name: str
-    url: str
+    name: str  # "sqlite", "postgresql" or "mariadb"
+    url: str  # what sources use: on the servers, a role that may only SELECT
     admin: Callable[[], Any]  # a new writable DB-API connection (autocommit), for setup and checks
     driver_error: type[Exception]
     unreachable_url: str
     placeholder: str
+    admin_url: str = ""  # a URL with full rights (to prove the session itself is read-only)
     mapping: Mapping = BASE_MAPPING
     _sources: list[SqlUserSource] = field(default_factory=list)
 
@@ -80,8 +83,13 @@ class Portal:
     def execute(self, statement: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
         conn = self.admin()
         try:
-            cursor = conn.execute(statement.replace("?", self.placeholder), tuple(params))
-            rows = list(cursor.fetchall()) if cursor.description else []
+            cursor = conn.cursor()
+            if params:
+                cursor.execute(statement.replace("?", self.placeholder), tuple(params))
+            else:
+                cursor.execute(statement)
+            rows = [tuple(row) for row in cursor.fetchall()] if cursor.description else []
+            cursor.close()
             if isinstance(conn, sqlite3.Connection):
                 conn.commit()
             return rows

@@ -129,9 +129,34 @@ def test_the_documented_example_parses() -> None:
     """Every ```toml block in docs/legacy-mapping.md is a valid mapping (the doc cannot rot)."""
     doc = (REPO / "docs" / "legacy-mapping.md").read_text(encoding="utf-8")
     blocks = re.findall(r"```toml\n(.*?)```", doc, flags=re.DOTALL)
-    assert blocks
+    assert len(blocks) >= 7
     for block in blocks:
         parse_mapping(block, source="docs/legacy-mapping.md")
+
+
+WORKED = {
+    # name: (mode, login_by, an explicit scheme setting, states)
+    "drupal7": ("query", "username", None, {"suspended"}),
+    "wordpress": ("query", "username_or_email", None, {"suspended", "deleted"}),
+    "moodle": ("query", "username_or_email", "moodle_md5", {"deleted", "suspended"}),
+    "phpbb": ("query", "username", None, {"suspended"}),
+    "mediawiki": ("query", "username", None, {"expired"}),
+    "custom": ("table", "username_or_email", "sha256_hex", {"deleted", "locked", "expired"}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(WORKED))
+def test_every_worked_mapping_is_in_the_doc_and_parses(name: str) -> None:
+    """The six worked mappings (each tested end to end in tests/accounts/worked_mappings/)."""
+    doc = (REPO / "docs" / "legacy-mapping.md").read_text(encoding="utf-8")
+    found = re.findall(rf"<!-- worked-mapping: {name} -->\n```toml\n(.*?)```", doc, flags=re.DOTALL)
+    assert len(found) == 1, f"docs/legacy-mapping.md needs exactly one worked mapping marked {name!r}"
+    mapping = parse_mapping(found[0], source=f"docs/legacy-mapping.md ({name})")
+    mode, login_by, scheme, states = WORKED[name]
+    assert ("query" if mapping.queries is not None else "table") == mode
+    assert mapping.login_by == login_by
+    assert scheme in (None, mapping.password_scheme, mapping.hex_scheme)
+    assert {rule.state for rule in mapping.states} == states
 
 
 BAD = [
@@ -277,3 +302,220 @@ def test_dialect_quote_refuses_anything_but_an_identifier(text: str) -> None:
     else:
         with pytest.raises(LegacyMappingError):
             dialect.quote(text)
+
+
+# --- the extended format ------------------------------------------------------------------------
+
+EVERY_KEY = """
+[query]
+by_login = "SELECT u.id, u.name, u.pw, u.mail, o.title AS org, u.status, u.ends FROM users u LEFT JOIN orgs o ON o.id = u.org_id WHERE u.name = :login"
+by_email = "SELECT u.id, u.name, u.pw, u.mail, o.title AS org, u.status, u.ends FROM users u LEFT JOIN orgs o ON o.id = u.org_id WHERE u.mail = :email"
+by_id = "SELECT u.id, u.name, u.pw, u.mail, o.title AS org, u.status, u.ends FROM users u LEFT JOIN orgs o ON o.id = u.org_id WHERE u.id = :id"
+all = "SELECT u.id, u.name, u.pw, u.mail, o.title AS org, u.status, u.ends FROM users u LEFT JOIN orgs o ON o.id = u.org_id"
+[columns]
+id = "id"
+username = "name"
+password = "pw"
+salt = "pw_salt"
+email = "mail"
+organization = "org"
+[active]
+status = [1, 2]
+[state.suspended]
+column = "status"
+equals = 0
+[[state.expired]]
+column = "ends"
+before_now = true
+time_zone = "Europe/Berlin"
+[[state.expired]]
+column = "status"
+in = [7, 8]
+[state.deleted]
+column = "status"
+not_in = [0, 1, 2, 7, 8]
+[state.locked]
+column = "ends"
+is_null = false
+[password]
+scheme = "sha256_hex"
+salt_position = "before"
+site_salt_env = "PORTAL_PEPPER"
+trim_whitespace = true
+[options]
+username_match = "case-insensitive"
+email_match = "exact"
+login_by = "username_or_email"
+"""
+
+
+def test_every_new_key() -> None:
+    from accounts.legacy.conditions import Condition, StateRule
+
+    mapping = parse_mapping(EVERY_KEY, source="m.toml")
+    assert mapping.table is None and mapping.queries is not None
+    assert mapping.queries.by_login.parameters == ("login",)
+    assert mapping.queries.by_email is not None and mapping.queries.by_email.parameters == ("email",)
+    assert mapping.states == (  # in precedence order, whatever the file's order
+        StateRule("deleted", (Condition("status", "not_in", (0, 1, 2, 7, 8)),)),
+        StateRule("suspended", (Condition("status", "equals", (0,)),)),
+        StateRule("locked", (Condition("ends", "is_null", flag=False),)),
+        StateRule(
+            "expired",
+            (Condition("ends", "before_now", time_zone="Europe/Berlin"), Condition("status", "in", (7, 8))),
+        ),
+    )
+    assert (
+        mapping.password_scheme,
+        mapping.salt_position,
+        mapping.site_salt_env,
+        mapping.trim_whitespace,
+    ) == (
+        "sha256_hex",
+        "before",
+        "PORTAL_PEPPER",
+        True,
+    )
+    assert (mapping.username_match, mapping.email_match, mapping.login_by) == (
+        "case-insensitive",
+        "exact",
+        "username_or_email",
+    )
+    assert mapping.selected_columns() == ("id", "name", "pw", "pw_salt", "mail", "org", "status", "ends")
+
+
+def test_options_password_scheme_is_still_read() -> None:
+    assert parse_mapping(MINIMAL + '[options]\npassword_scheme = "phpass"\n').password_scheme == "phpass"
+    same = MINIMAL + '[password]\nscheme = "phpass"\n[options]\npassword_scheme = "phpass"\n'
+    assert parse_mapping(same).password_scheme == "phpass"
+
+
+QUERY_MINIMAL = """
+[query]
+by_login = "SELECT id, name, pw FROM users WHERE name = :login"
+by_id = "SELECT id, name, pw FROM users WHERE id = :id"
+all = "SELECT id, name, pw FROM users"
+[columns]
+id = "id"
+username = "name"
+password = "pw"
+"""
+
+BAD_EXTENDED = [
+    (MINIMAL + QUERY_MINIMAL.split("[columns]")[0], "give either [table] (one user table) or [query]"),
+    (QUERY_MINIMAL.replace('all = "SELECT id, name, pw FROM users"\n', ""), "[query] needs 'all'"),
+    (QUERY_MINIMAL.replace("by_id", "by_uid"), "[query] has an unknown key 'by_uid': did you mean 'by_id'?"),
+    (QUERY_MINIMAL.replace("WHERE id = :id", "WHERE id = :uid"), "[query] by_id: unknown parameter :uid"),
+    (
+        QUERY_MINIMAL.replace('"SELECT id, name, pw FROM users"', '"DELETE FROM users"'),
+        "[query] all: is not a SELECT",
+    ),
+    (QUERY_MINIMAL + '[options]\nlogin_by = "email"\n', 'login_by = "email" needs [query] by_email'),
+    (MINIMAL + '[options]\nlogin_by = "username_or_email"\n', "needs [columns] email"),
+    (MINIMAL + '[options]\nlogin_by = "mail"\n', "[options] login_by must be"),
+    (MINIMAL + '[options]\nemail_match = "fuzzy"\n', "[options] email_match must be"),
+    (MINIMAL + "[state.banned]\ncolumn = 'x'\nequals = 1\n", "[state] has an unknown key 'banned'"),
+    (MINIMAL + "[state.suspended]\nequals = 1\n", "[state.suspended] needs 'column'"),
+    (MINIMAL + "[state.suspended]\ncolumn = 's'\n", "needs exactly one test of equals, not_equals, in"),
+    (MINIMAL + "[state.suspended]\ncolumn = 's'\nequals = 1\nin = [1]\n", "(found equals, in)"),
+    (MINIMAL + "[state.suspended]\ncolumn = 's'\nequls = 1\n", "unknown key 'equls': did you mean 'equals'?"),
+    (MINIMAL + "[state.suspended]\ncolumn = 's'\nequals = [1]\n", "for several values use in = [...]"),
+    (MINIMAL + "[state.suspended]\ncolumn = 's'\nin = []\n", "in must be a non-empty list"),
+    (MINIMAL + "[state.suspended]\ncolumn = 's'\nin = [1.5]\n", "1.5 is not a string, integer or boolean"),
+    (MINIMAL + "[state.suspended]\ncolumn = 's'\nis_null = 1\n", "is_null must be true or false"),
+    (MINIMAL + "[state.expired]\ncolumn = 'e'\nbefore_now = false\n", "write after_now = true"),
+    (
+        MINIMAL + "[state.expired]\ncolumn = 'e'\nbefore_now = true\ntime_zone = 'Mars/Base'\n",
+        "not a known IANA",
+    ),
+    (MINIMAL + "[state.expired]\ncolumn = 'e'\nequals = 1\ntime_zone = 'UTC'\n", "time_zone only applies"),
+    (MINIMAL + "[state.expired]\ncolumn = 'e; --'\nbefore_now = true\n", "[state.expired] column = 'e; --'"),
+    (MINIMAL + "[state]\nexpired = 1\n", "[state.expired] must be a table"),
+    (MINIMAL + "[password]\nsalt_position = 'middle'\n", '[password] salt_position must be "before"'),
+    (MINIMAL + "[password]\nsalt_position = 'before'\n", "salt_position has no salt to place"),
+    (
+        MINIMAL + "[password]\nsite_salt_env = 's3cr3t value!'\n",
+        "site_salt_env must be the NAME of an environment",
+    ),
+    (MINIMAL + "[password]\ntrim_whitespace = 'yes'\n", "trim_whitespace must be true or false"),
+    (MINIMAL + "[password]\nscheme = 'a b'\n", "[password] scheme must be a scheme name"),
+    (MINIMAL + "[password]\nscheme = 'md5_hex'\nhex_scheme = 'md5_hex'\n", "keep one of them"),
+    (
+        MINIMAL + "[password]\nschem = 'bcrypt'\n",
+        "[password] has an unknown key 'schem': did you mean 'scheme'?",
+    ),
+    (
+        MINIMAL + "[password]\nscheme = 'bcrypt'\n[options]\npassword_scheme = 'phpass'\n",
+        "[password] scheme = 'bcrypt' and [options] password_scheme = 'phpass' disagree",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), BAD_EXTENDED, ids=[expected for _, expected in BAD_EXTENDED])
+def test_bad_extended_mapping_names_the_key(text: str, expected: str) -> None:
+    with pytest.raises(LegacyMappingError) as caught:
+        parse_mapping(text, source="mapping.toml")
+    assert str(caught.value).startswith("mapping.toml: ")
+    assert expected in str(caught.value)
+
+
+def test_query_mode_sql_has_the_users_query_inside_a_limit() -> None:
+    mapping = parse_mapping(QUERY_MINIMAL)
+    for url, ph in (("sqlite:////tmp/never-opened.db", "?"), ("postgresql://u@127.0.0.1:1/db", "%s")):
+        source = SqlUserSource(url, mapping)
+        assert source._by_login_sql == (
+            f"SELECT * FROM (\nSELECT id, name, pw FROM users WHERE name = {ph}\n) AS bridge_q LIMIT 2"
+        )
+
+
+# --- MySQL / MariaDB without a server --------------------------------------------------------------
+
+
+def test_mysql_urls() -> None:
+    from accounts.legacy.dialects import MysqlDialect
+
+    dialect = dialect_for_url(
+        "mysql://bridge%40ro:p%40ss%3Aword@db.example.org:3307/portal?ssl_ca=/etc/ca.pem&ssl_verify_cert=true",
+        connect_timeout=2,
+        statement_timeout=3,
+    )
+    assert isinstance(dialect, MysqlDialect)
+    assert dialect._params == {
+        "host": "db.example.org",
+        "port": 3307,
+        "user": "bridge@ro",
+        "password": "p@ss:word",
+        "database": "portal",
+        "ssl_ca": "/etc/ca.pem",
+        "ssl_verify_cert": True,
+    }
+    assert dialect.description == "MySQL/MariaDB bridge@ro@db.example.org:3307/portal"
+    assert "p@ss" not in dialect.redact("error for p@ss:word")
+    maria = dialect_for_url("mariadb://reader@127.0.0.1/wiki", connect_timeout=1, statement_timeout=1)
+    assert isinstance(maria, MysqlDialect) and maria.quote("user") == "`user`"
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("mysql://u:hunter2@h:3306", "names no database"),
+        ("mysql://u:hunter2@h:3306/a/b", "names no database"),
+        ("mysql://u:hunter2@h:port/db", "cannot be parsed"),
+        ("mysql://u:hunter2@h/db?charset=latin1", "option 'charset' is not supported"),
+        ("mysql://u:hunter2@h/db?ssl_verify_cert=maybe", "must be true or false"),
+    ],
+)
+def test_bad_mysql_urls(url: str, expected: str) -> None:
+    with pytest.raises(ConfigurationError, match=expected) as caught:
+        dialect_for_url(url, connect_timeout=1, statement_timeout=1)
+    assert "hunter2" not in str(caught.value)
+
+
+def test_mysql_lookups_are_exact_and_keep_the_index() -> None:
+    source = SqlUserSource("mysql://u@127.0.0.1:1/db", parse_mapping(MINIMAL))
+    assert source._by_login_sql == (
+        "SELECT `uid`, `name`, `pass` FROM `users` WHERE `name` = %s AND "
+        "CAST(CONVERT(`name` USING utf8mb4) AS BINARY) = CAST(%s AS BINARY) LIMIT 2"
+    )
+    assert source._by_login.params == ("login", "login")
+    assert source._by_id_sql == "SELECT `uid`, `name`, `pass` FROM `users` WHERE `uid` = %s LIMIT 2"

@@ -58,7 +58,7 @@ def test_timeouts_are_read(settings: SimpleNamespace) -> None:
         ("LEGACY_DATABASE_URL", "", "LEGACY_DATABASE_URL is not set"),
         (
             "LEGACY_DATABASE_URL",
-            "mysql://u:hunter2@h/db",
+            "oracle://u:hunter2@h/db",
             "LEGACY_DATABASE_URL: unsupported database URL scheme",
         ),
         ("LEGACY_MAPPING", None, "LEGACY_MAPPING is not set"),
@@ -82,3 +82,11 @@ def test_bad_mapping_file_is_a_mapping_error(settings: SimpleNamespace, tmp_path
     settings.LEGACY_MAPPING = tmp_path / "missing.toml"
     with pytest.raises(LegacyMappingError, match=r"missing\.toml: mapping file not found"):
         get_user_source()
+
+
+def test_a_mysql_url_builds_a_source_without_connecting(settings: SimpleNamespace) -> None:
+    settings.LEGACY_DATABASE_URL = "mysql://reader:hunter2@127.0.0.1:1/portal"
+    source = get_user_source()
+    assert isinstance(source, SqlUserSource)
+    assert source.description == "MySQL/MariaDB reader@127.0.0.1:1/portal"
+    assert "hunter2" not in repr(source)
