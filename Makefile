@@ -22,7 +22,7 @@ run: $(VENV)/.installed
 	$(PY) manage.py demo_setup --skip-checks && \
 	exec $(PY) manage.py runserver 127.0.0.1:$(PORT) --noreload
 
-test: $(VENV)/.installed
+test: lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 	@if $(PY) -m tests.postgres_available; then \
 		echo "== again with the bridge database on PostgreSQL =="; \
@@ -31,6 +31,8 @@ test: $(VENV)/.installed
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy accounts oidc audit idp_bridge
 
 clean:
 	rm -rf $(VENV) $(STATE) .pytest_cache .hypothesis

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -64,7 +64,7 @@ class AccountNeedsAttention(BridgeError):
 
 @dataclass(frozen=True)
 class LoginOutcome:
-    user: AbstractBaseUser | None
+    user: User | None
     reason: str  # "ok", "unknown_user", a legacy state ("suspended", ...), or a Verification reason
     legacy_id: str | None = None
     scheme: str | None = None
@@ -78,7 +78,7 @@ def hash_context(legacy_user: LegacyUser) -> HashContext:
     return HashContext(
         salt=legacy_user.salt,
         site_salt=legacy_user.site_salt,
-        salt_position=legacy_user.salt_position,
+        salt_position="before" if legacy_user.salt_position == "before" else "after",
         trim_whitespace=legacy_user.trim_password,
     )
 
@@ -121,7 +121,7 @@ def check_legacy_credentials(login: str, password: str) -> LoginOutcome:
     return LoginOutcome(user, "ok", legacy_user.legacy_id, verification.scheme)
 
 
-def sync_shadow_user(legacy_user: LegacyUser) -> AbstractBaseUser:
+def sync_shadow_user(legacy_user: LegacyUser) -> User:
     """Create or refresh the local user and profile from the legacy row; the legacy id never changes.
 
     Raises AccountNeedsAttention when the username would collide with another live account's; the
@@ -145,7 +145,7 @@ def sync_shadow_user(legacy_user: LegacyUser) -> AbstractBaseUser:
     raise AssertionError("unreachable")
 
 
-def _sync(legacy_user: LegacyUser, subject: Subject, key: str) -> AbstractBaseUser:
+def _sync(legacy_user: LegacyUser, subject: Subject, key: str) -> User:
     profile = Profile.objects.select_related("user").filter(subject=subject).first()
     if profile is None:
         user = get_user_model().objects.create(username=f"legacy.{subject.sub}")
@@ -183,7 +183,7 @@ def _copy_claims(legacy_user: LegacyUser, profile: Profile) -> None:
     profile.organization = legacy_user.organization or ""
 
 
-def record_authentication(user: AbstractBaseUser, scheme: str | None) -> AuthenticationEvent:
+def record_authentication(user: User, scheme: str | None) -> AuthenticationEvent:
     return AuthenticationEvent.objects.create(
         user=user, occurred_at=timezone.now(), amr="pwd", password_scheme=scheme or ""
     )

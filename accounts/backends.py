@@ -11,7 +11,7 @@ import logging
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import BaseBackend
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.http import HttpRequest
 
 import audit
@@ -24,7 +24,7 @@ log = logging.getLogger("idp_bridge.login")
 class LegacyBackend(BaseBackend):
     def authenticate(  # type: ignore[override]
         self, request: HttpRequest | None, legacy_login: str | None = None, password: str | None = None
-    ) -> AbstractBaseUser | None:
+    ) -> User | None:
         if legacy_login is None or password is None:
             return None
         ip = request.META.get("REMOTE_ADDR") if request is not None else None
@@ -57,7 +57,7 @@ class LegacyBackend(BaseBackend):
             request.legacy_login_outcome = outcome  # type: ignore[attr-defined]
         return outcome.user
 
-    def get_user(self, user_id: int) -> AbstractBaseUser | None:
+    def get_user(self, user_id: int) -> User | None:
         return (
             get_user_model()
             .objects.filter(pk=user_id, is_active=True, profile__isnull=False)

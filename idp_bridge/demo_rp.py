@@ -76,14 +76,12 @@ def callback(request: HttpRequest) -> HttpResponse:
     from idp_bridge.management.commands.demo_setup import DEMO_CLIENT_ID, demo_client_secret
 
     try:
-        state = json.loads(request.get_signed_cookie(COOKIE, salt=COOKIE, max_age=600))
-    except (KeyError, signing.BadSignature):
-        return render(
-            request,
-            "demo_rp/result.html",
-            {"error": "The sign-in took too long or was not started here."},
-            status=400,
-        )
+        state = json.loads(request.get_signed_cookie(COOKIE, salt=COOKIE, max_age=600) or "")
+    except (KeyError, ValueError, signing.BadSignature):
+        state = None
+    if not isinstance(state, dict):
+        error = "The sign-in took too long or was not started here."
+        return render(request, "demo_rp/result.html", {"error": error}, status=400)
     if request.GET.get("state") != state["state"]:
         return render(request, "demo_rp/result.html", {"error": "state does not match"}, status=400)
     if "error" in request.GET:

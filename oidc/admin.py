@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from oidc.consent import revoke_consent
@@ -34,6 +35,8 @@ class ConsentAdmin(admin.ModelAdmin):
         return False  # withdrawing consent must also revoke tokens: use the action
 
     @admin.action(description="Withdraw consent and revoke the client's tokens")
-    def revoke_selected(self, request: HttpRequest, queryset: object) -> None:
-        revoked = sum(revoke_consent(consent) for consent in queryset)  # type: ignore[attr-defined]
+    def revoke_selected(self, request: HttpRequest, queryset: QuerySet[Consent]) -> None:
+        revoked = 0
+        for consent in queryset:
+            revoked += revoke_consent(consent)
         self.message_user(request, f"Consent withdrawn; {revoked} token(s) revoked.")

@@ -116,7 +116,8 @@ def acr_satisfiable(claims_request: Mapping[str, object] | None, acr: str) -> bo
     spec = id_token.get("acr") if isinstance(id_token, Mapping) else None
     if not isinstance(spec, Mapping) or not spec.get("essential"):
         return True
-    wanted = spec.get("values") if isinstance(spec.get("values"), list) else [spec.get("value")]
+    values = spec.get("values")
+    wanted: list[object] = values if isinstance(values, list) else [spec.get("value")]
     return acr in wanted or wanted == [None]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from django.db import transaction
 from oauth2_provider.models import get_access_token_model, get_grant_model, get_refresh_token_model
@@ -11,14 +12,14 @@ from oidc.models import Application, Consent
 
 
 def has_consent(
-    user: object, application: Application, scopes: Iterable[str], claim_names: Iterable[str]
+    user: Any, application: Application, scopes: Iterable[str], claim_names: Iterable[str]
 ) -> bool:
     consent = Consent.objects.filter(user=user, application=application).first()
     return consent is not None and consent.covers(set(scopes), set(claim_names))
 
 
 def record_consent(
-    user: object, application: Application, scopes: Iterable[str], claim_names: Iterable[str]
+    user: Any, application: Application, scopes: Iterable[str], claim_names: Iterable[str]
 ) -> Consent:
     with transaction.atomic():
         consent, _ = Consent.objects.select_for_update().get_or_create(user=user, application=application)

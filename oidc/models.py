@@ -8,6 +8,8 @@ step copies it to the next (``oidc.validators``).
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -96,8 +98,11 @@ class Application(AbstractApplication):
         return uri in self.post_logout_redirect_uris.split()
 
     @property
-    def jwk_key(self):  # type: ignore[override]
-        """The bridge's active signing key: keys belong to the issuer, not to settings or clients."""
+    def jwk_key(self) -> Any:
+        """The bridge's active signing key: keys belong to the issuer, not to settings or clients.
+
+        The bridge signs through oidc.keys; this only answers DOT code paths that ask a client for
+        its key, which would otherwise look for a key in settings and fail."""
         from oidc.keys import active_signing_key
 
         return active_signing_key().jwk

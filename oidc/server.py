@@ -18,5 +18,7 @@ GRANT_TYPES = ("authorization_code", "refresh_token")
 class BridgeServer(Server):
     def __init__(self, request_validator: Any, *args: Any, **kwargs: Any) -> None:
         super().__init__(request_validator, *args, **kwargs)
-        self._grant_types = {name: self._grant_types[name] for name in GRANT_TYPES}
-        self._response_types = {"code": self._response_types["code"]}
+        grant_types: dict[str, Any] = getattr(self, "_grant_types")  # noqa: B009 (untyped oauthlib)
+        response_types: dict[str, Any] = getattr(self, "_response_types")  # noqa: B009
+        self._grant_types = {name: grant_types[name] for name in GRANT_TYPES}
+        self._response_types = {"code": response_types["code"]}

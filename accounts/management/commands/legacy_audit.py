@@ -52,8 +52,8 @@ class Command(BaseCommand):
                 json.dumps(report.as_dict() | {"vanished_legacy_ids": gone}, indent=2)
             )
         if options["record"]:
-            for key, rows in report.collisions.items():
-                ledger.record_conflict(key, [legacy_id for legacy_id, _ in rows])
+            for key, colliding in report.collisions.items():
+                ledger.record_conflict(key, [legacy_id for legacy_id, _ in colliding])
             for legacy_id in gone:
                 ledger.tombstone(legacy_id, reason="row_missing_in_audit")
             self.stdout.write(f"Recorded {len(report.collisions)} conflict(s) and {len(gone)} tombstone(s).")

@@ -23,7 +23,7 @@ def demo_client_file() -> Path:
 
 
 def demo_client_secret() -> str:
-    return json.loads(demo_client_file().read_text())["client_secret"]
+    return str(json.loads(demo_client_file().read_text())["client_secret"])
 
 
 class Command(BaseCommand):
