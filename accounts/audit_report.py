@@ -11,7 +11,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from accounts.hashers import identify_scheme, known_schemes
+from accounts.hashers import describe_scheme, identify_scheme, known_schemes, verify_password
 from accounts.ledger import username_key
 from accounts.legacy import LegacyUser
 
@@ -59,13 +59,34 @@ class AuditReport:
         }
 
 
+UNVERIFIABLE = {"unknown_format", "malformed_hash", "unsupported_scheme", "no_hash"}
+_PROBE = "legacy-audit-probe"  # never a real password: only the reason of the answer is read
+
+
 def scheme_of(user: LegacyUser) -> str:
+    """The scheme a row's hash will be verified with, or why it cannot be.
+
+    Identification alone can be wrong (a DES hash inside {CRYPT}, an md5 row under an explicit
+    sha1_hex), so hashes that are cheap to verify are verified against a probe password, and
+    {CRYPT} is looked inside; costly schemes are trusted to their (unambiguous) format.
+    """
+    from accounts.authentication import hash_context
+
     stored = user.password_hash
     if stored is None or stored.strip() in MARKERS or stored.startswith(("!", "*")):
         return "(no password)"
-    if user.password_scheme:
-        return user.password_scheme
-    return identify_scheme(stored) or "(unknown format)"
+    context = hash_context(user)
+    name = user.password_scheme or identify_scheme(stored, context=context)
+    if name is None:
+        return "(unknown format)"
+    info = describe_scheme(name)
+    if name == "ldap_crypt" and identify_scheme(stored[len("{CRYPT}") :]) is None:
+        return f"(unsupported: {name} with an unknown inner format)"
+    if info is not None and not info.has_work_factor:
+        reason = verify_password(_PROBE, stored, scheme=user.password_scheme, context=context).reason
+        if reason in UNVERIFIABLE:
+            return f"(unsupported: {name} {reason})"
+    return name
 
 
 def problems_of(user: LegacyUser, scheme: str) -> list[str]:

@@ -20,7 +20,7 @@ from django.utils import timezone
 import audit
 from accounts import ledger
 from accounts.hashers import HashContext, Verification, dummy_verification, verify_password
-from accounts.legacy import DuplicateLegacyUser, LegacyUser, get_user_source
+from accounts.legacy import DuplicateLegacyUser, LegacyRowUnreadable, LegacyUser, get_user_source
 from accounts.models import AuthenticationEvent, Profile, Subject
 from idp_bridge.errors import BridgeError
 
@@ -68,6 +68,7 @@ class LoginOutcome:
     reason: str  # "ok", "unknown_user", a legacy state ("suspended", ...), or a Verification reason
     legacy_id: str | None = None
     scheme: str | None = None
+    detail: str = ""  # for the audit trail: which mapping condition blocked the account, say
 
     @property
     def ok(self) -> bool:
@@ -95,10 +96,15 @@ def check_legacy_credentials(login: str, password: str) -> LoginOutcome:
         legacy_user = get_user_source().get_by_login(login)
     except DuplicateLegacyUser as duplicate:
         spend_dummy_time()
-        ids = [str(i) for i in getattr(duplicate, "legacy_ids", None) or []]
-        if ids:
+        ids = sorted(set(duplicate.legacy_ids))
+        if duplicate.by == "login" and len(ids) > 1:
+            # Several accounts answer to one username: a username conflict. (A shared e-mail
+            # address, or a join that repeats one account's row, is refused but is not one.)
             ledger.record_conflict(ledger.username_key(login), ids)
         raise AccountNeedsAttention("duplicate_login", ids) from None
+    except LegacyRowUnreadable:
+        spend_dummy_time()
+        return LoginOutcome(None, "row_unreadable")
     if legacy_user is None:
         spend_dummy_time()
         return LoginOutcome(None, "unknown_user")
@@ -115,7 +121,13 @@ def check_legacy_credentials(login: str, password: str) -> LoginOutcome:
     if not verification.ok:
         return LoginOutcome(None, verification.reason, legacy_user.legacy_id, verification.scheme)
     if not legacy_user.is_active:
-        return LoginOutcome(None, legacy_user.state, legacy_user.legacy_id, verification.scheme)
+        return LoginOutcome(
+            None,
+            legacy_user.state,
+            legacy_user.legacy_id,
+            verification.scheme,
+            legacy_user.state_reason or "",
+        )
 
     user = sync_shadow_user(legacy_user)
     return LoginOutcome(user, "ok", legacy_user.legacy_id, verification.scheme)

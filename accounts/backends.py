@@ -52,6 +52,7 @@ class LegacyBackend(BaseBackend):
             user=outcome.user,
             ip_address=ip,
             scheme=outcome.scheme or "",
+            **({"condition": outcome.detail} if outcome.detail else {}),
         )
         if request is not None:
             request.legacy_login_outcome = outcome  # type: ignore[attr-defined]

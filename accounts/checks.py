@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.core import checks
 
@@ -33,12 +35,44 @@ def legacy_source_check(app_configs: object, **kwargs: object) -> list[checks.Ch
                 id="accounts.W001",
             )
         ]
-    return [
+    found: list[checks.CheckMessage] = [
         checks.Error(
             problem, hint="Fix the mapping file named by LEGACY_MAPPING or the database.", id="accounts.E002"
         )
         for problem in problems
     ]
+    mapping = getattr(source, "mapping", None)
+    if mapping is not None and mapping.site_salt_env:
+        found += _site_salt_problems(mapping)
+    return found
+
+
+def _site_salt_problems(mapping: Any) -> list[checks.CheckMessage]:
+    """A site salt that no configured scheme uses is silently ignored: say so (e.g. a Devise
+    pepper on bcrypt, which the bridge cannot verify)."""
+    from accounts.hashers import describe_scheme, known_schemes
+
+    named = [name for name in (mapping.password_scheme, mapping.hex_scheme) if name]
+    users = [n for n in known_schemes() if (info := describe_scheme(n)) is not None and info.uses_site_salt]
+    unused = [n for n in named if (info := describe_scheme(n)) is not None and not info.uses_site_salt]
+    if unused:
+        return [
+            checks.Error(
+                f"{mapping.source}: [password] site_salt_env is set but scheme {unused[0]!r} never uses a site salt.",
+                hint=f"Remove site_salt_env, or name a scheme that uses one: {', '.join(users)}.",
+                id="accounts.E004",
+            )
+        ]
+    if not named:
+        return [
+            checks.Warning(
+                f"{mapping.source}: [password] site_salt_env is set; only these schemes use it: {', '.join(users)}.",
+                hint="Hashes identified as any other scheme ignore the site salt; name the scheme in [password] scheme "
+                "or hex_scheme to make this certain.",
+                id="accounts.W003",
+            )
+        ]
+    return []
 
 
 @checks.register()

@@ -90,9 +90,15 @@ def conflicting_legacy_ids(key: str, legacy_id: str) -> list[str]:
         .exclude(subject__legacy_id=legacy_id)
         .values_list("subject__legacy_id", flat=True)
     )
+    from accounts.legacy import LegacyRowUnreadable
+
     still = []
     for other in candidates:
-        row = get_user_source().get_by_id(other)
+        try:
+            row = get_user_source().get_by_id(other)
+        except LegacyRowUnreadable:
+            still.append(other)  # it exists; whether it still collides is unknown: assume it does
+            continue
         if row is None:
             tombstone(other, reason="row_missing")
         elif username_key(effective_username(live_subject(other), row.username)) == key:
@@ -105,7 +111,7 @@ def resolve_conflict(conflict: UsernameConflict, *, resolved_by: str) -> str | N
 
     Reads the legacy rows again (a rename in the portal is the usual fix) and applies overrides.
     """
-    from accounts.legacy import LegacySourceUnavailable, get_user_source
+    from accounts.legacy import LegacyRowUnreadable, LegacySourceUnavailable, get_user_source
 
     keys = []
     try:
@@ -115,6 +121,8 @@ def resolve_conflict(conflict: UsernameConflict, *, resolved_by: str) -> str | N
                 keys.append(username_key(effective_username(live_subject(legacy_id), row.username)))
     except LegacySourceUnavailable:
         return "the legacy database did not answer; try again."
+    except LegacyRowUnreadable as exc:
+        return f"a legacy row cannot be read: {exc}"
     if len(keys) != len(set(keys)):
         return "two accounts still share a username: rename one in the portal or add a username override."
     conflict.resolved_at, conflict.resolution = timezone.now(), f"resolved by {resolved_by}"

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from accounts import ledger
-from accounts.legacy import DuplicateLegacyUser, LegacySourceUnavailable, get_user_source
+from accounts.legacy import DuplicateLegacyUser, LegacyRowUnreadable, LegacySourceUnavailable, get_user_source
 from accounts.models import Profile
 
 CACHE_PREFIX = "idp-bridge:legacy-state:"
@@ -58,6 +58,8 @@ def _look_up(profile: Profile) -> AccountState:
         return AccountState(True, "legacy_unavailable")
     except DuplicateLegacyUser:
         return AccountState(False, "duplicate_id")
+    except LegacyRowUnreadable:
+        return AccountState(False, "row_unreadable")  # the row exists: never a tombstone
     if row is None:
         ledger.tombstone(subject.legacy_id, reason="row_missing")
         return AccountState(False, "deleted")

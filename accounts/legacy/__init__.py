@@ -31,9 +31,17 @@ class DuplicateLegacyUser(LegacySourceError):
     stops reading after two, so there may be more).
     """
 
-    def __init__(self, message: str, legacy_ids: Iterable[str] = ()) -> None:
+    def __init__(self, message: str, legacy_ids: Iterable[str] = (), by: str = "login") -> None:
         super().__init__(message)
         self.legacy_ids: tuple[str, ...] = tuple(legacy_ids)
+        self.by = by  # "login" (a username), "email" or "id"
+
+
+class LegacyRowUnreadable(LegacySourceError):
+    """A matching row exists but a value in it cannot be read (e.g. a date the driver cannot load).
+
+    Never "not found": an unreadable row is not a missing row, and must not tombstone a subject.
+    """
 
 
 class LegacyMappingError(ConfigurationError):

@@ -104,6 +104,20 @@ class UnreadableTime(ValueError):
     """A value meant to be a time that is none (the message says what was wrong, never the value)."""
 
 
+_FAR_FUTURE: Final = datetime.max.replace(tzinfo=UTC)
+_FAR_PAST: Final = datetime.min.replace(tzinfo=UTC)
+
+
+def _edge_of_time(value: date) -> datetime | None:
+    """Dates within two days of the ends of Python's calendar would overflow a time-zone shift."""
+    day = value.date() if isinstance(value, datetime) else value
+    if day >= date.max - timedelta(days=2):
+        return _FAR_FUTURE
+    if day <= date.min + timedelta(days=2):
+        return _FAR_PAST
+    return None
+
+
 def parse_time(value: object, zone: tzinfo) -> datetime | None:
     """The instant a column value stands for (aware, UTC), None for "no date".
 
@@ -113,6 +127,8 @@ def parse_time(value: object, zone: tzinfo) -> datetime | None:
         if isinstance(value, bool):
             raise UnreadableTime("a boolean is not a time")
         return None
+    if isinstance(value, date) and (edge := _edge_of_time(value)) is not None:
+        return edge  # 'infinity' dates (loaded as the largest date): far future or far past
     if isinstance(value, datetime):
         aware = value if value.tzinfo is not None else value.replace(tzinfo=zone)
         return aware.astimezone(UTC)

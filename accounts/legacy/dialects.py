@@ -11,6 +11,7 @@ through writing another.
 from __future__ import annotations
 
 import contextlib
+import datetime
 import enum
 import logging
 import math
@@ -25,6 +26,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 import psycopg
 import psycopg.errors
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.types.datetime import DateLoader, TimestampLoader, TimestamptzLoader
 
 from accounts.legacy import (
     LegacyMappingError,
@@ -64,6 +66,7 @@ class Failure(enum.Enum):
     BROKEN = "broken"  # this connection is dead: replace it (once) and retry
     MAPPING = "mapping"  # the mapping does not fit the schema: LegacyMappingError
     NO_MATCH = "no-match"  # the value cannot exist in the column (e.g. "abc" for an integer id)
+    UNREADABLE = "unreadable"  # a row matched but the driver cannot load a value in it
     BUG = "bug"  # none of the above: re-raise unchanged
 
 
@@ -362,6 +365,7 @@ class PostgresDialect(Dialect[psycopg.Connection[Row]]):
 
     def connect(self) -> psycopg.Connection[Row]:
         conn = psycopg.connect(make_conninfo("", **self._params), autocommit=True)
+        _load_infinity_dates(conn)
         try:
             read_only = conn.execute("SHOW default_transaction_read_only").fetchone()
         except psycopg.Error:
@@ -423,7 +427,9 @@ class PostgresDialect(Dialect[psycopg.Connection[Row]]):
         if isinstance(exc, psycopg.NotSupportedError):  # e.g. "cached plan must not change result type"
             return Failure.BROKEN
         if isinstance(exc, psycopg.DataError):
-            return Failure.NO_MATCH
+            # From the server (a sqlstate): the parameter cannot exist in the column. From psycopg
+            # itself: a value in a matching row cannot be loaded; that row exists.
+            return Failure.NO_MATCH if exc.sqlstate is not None else Failure.UNREADABLE
         if isinstance(exc, psycopg.ProgrammingError) and exc.sqlstate is not None:
             return Failure.MAPPING  # undefined table/column, permission denied: from the server
         return Failure.BUG
@@ -435,6 +441,47 @@ class PostgresDialect(Dialect[psycopg.Connection[Row]]):
         if isinstance(exc, psycopg.errors.QueryCanceled):
             return f"no answer within {self.statement_timeout:g} s (statement_timeout)"
         return super().failure_message(exc)
+
+
+def _load_infinity_dates(conn: psycopg.Connection[Row]) -> None:
+    """Load PostgreSQL's 'infinity' dates (a permanent lockout, a never-expiring account) as the
+    largest Python date instead of failing the whole row: psycopg cannot represent them."""
+    for pg_type, loader in _INFINITY_LOADERS.items():
+        conn.adapters.register_loader(pg_type, loader)
+
+
+class _InfinityDateLoader(DateLoader):
+    def load(self, data: Any) -> Any:
+        if bytes(data) == b"infinity":
+            return datetime.date.max
+        if bytes(data) == b"-infinity":
+            return datetime.date.min
+        return super().load(data)
+
+
+class _InfinityTimestampLoader(TimestampLoader):
+    def load(self, data: Any) -> Any:
+        if bytes(data) == b"infinity":
+            return datetime.datetime.max
+        if bytes(data) == b"-infinity":
+            return datetime.datetime.min
+        return super().load(data)
+
+
+class _InfinityTimestamptzLoader(TimestamptzLoader):
+    def load(self, data: Any) -> Any:
+        if bytes(data) == b"infinity":
+            return datetime.datetime.max.replace(tzinfo=datetime.UTC)
+        if bytes(data) == b"-infinity":
+            return datetime.datetime.min.replace(tzinfo=datetime.UTC)
+        return super().load(data)
+
+
+_INFINITY_LOADERS: Final[dict[str, type[Any]]] = {
+    "date": _InfinityDateLoader,
+    "timestamp": _InfinityTimestampLoader,
+    "timestamptz": _InfinityTimestamptzLoader,
+}
 
 
 # --- MySQL / MariaDB -------------------------------------------------------------------------

@@ -58,6 +58,7 @@ from accounts.legacy import (
     DuplicateLegacyUser,
     LegacyMappingError,
     LegacyRowError,
+    LegacyRowUnreadable,
     LegacySourceUnavailable,
     LegacyUser,
 )
@@ -195,10 +196,10 @@ class SqlUserSource:
         if name is None:
             return None
         value = environ.get(name)
-        if value is None or value == "":
+        if value is None or value.strip() == "":
             raise LegacyMappingError(
                 f"{mapping.source}: [password] site_salt_env = {name!r}, but the environment variable "
-                f"{name} is {'empty' if value == '' else 'not set'}: set it to the portal's site salt "
+                f"{name} is {'not set' if value is None else 'empty'}: set it to the portal's site salt "
                 "(for Moodle, $CFG->passwordsaltmain from config.php)"
             )
         return str(value)
@@ -424,7 +425,7 @@ class SqlUserSource:
                     f"more than one legacy account matches this {by} (ids {', '.join(ids)}): an admin "
                     "must rename one in the portal or resolve the conflict in the bridge"
                 )
-            raise DuplicateLegacyUser(message, legacy_ids=ids)
+            raise DuplicateLegacyUser(message, legacy_ids=ids, by=by)
         user = self._to_user(rows[0], index)
         if isinstance(user, LegacyRowError):
             logger.warning("legacy lookup by %s: unusable row (%s): treated as absent", by, user.problem)
@@ -609,6 +610,11 @@ class SqlUserSource:
                     continue
                 if failure is Failure.NO_MATCH:
                     return (), []
+                if failure is Failure.UNREADABLE:
+                    raise LegacyRowUnreadable(
+                        f"{self._mapping.source}: a matching legacy row holds a value the driver cannot "
+                        f"load ({self._dialect.failure_message(exc)}); fix the value or convert it in a [query]"
+                    ) from exc
                 if failure is Failure.UNAVAILABLE:
                     raise self._unavailable(exc) from exc
                 if failure is Failure.MAPPING:

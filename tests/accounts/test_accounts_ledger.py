@@ -111,3 +111,30 @@ def test_failed_logins_leave_precise_reasons_in_the_audit_but_no_secrets(client,
     )
     dump = str(list(AuditEvent.objects.values()))
     assert "right-password" not in dump and "wrong-password" not in dump and "$2" not in dump
+
+
+def test_a_shared_email_is_refused_but_is_not_a_username_conflict(portal, settings, tmp_path):
+    from accounts.legacy import reset_user_source
+    from accounts.legacy.demo import DEMO_MAPPING_PATH
+
+    mapping = tmp_path / "mapping.toml"
+    mapping.write_text(
+        DEMO_MAPPING_PATH.read_text().replace(
+            'username_match = "exact"', 'username_match = "exact"\nlogin_by = "username_or_email"'
+        )
+    )
+    settings.LEGACY_MAPPING = str(mapping)
+    reset_user_source()
+    portal.add_user("jo1", "pw-123456", email="shared@example.org")
+    portal.add_user("jo2", "pw-123456", email="shared@example.org")
+    with pytest.raises(AccountNeedsAttention):
+        login("shared@example.org")
+    assert not UsernameConflict.objects.exists()
+    assert login("jo1").ok
+
+
+def test_the_audit_trail_names_the_condition_that_blocked_an_account(client, portal):
+    portal.add_user("sue", "right-password", status=0)
+    client.post(reverse("accounts:login"), {"login": "sue", "password": "right-password"})
+    event = AuditEvent.objects.get(event="login.failed")
+    assert event.reason == "inactive" and "status" in event.details["condition"]

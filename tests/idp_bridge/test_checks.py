@@ -111,3 +111,12 @@ def test_unreachable_legacy_database_is_a_warning_not_a_refusal_to_start(tmp_pat
 def test_production_settings_pass_the_deploy_checks(demo_portal):
     result = manage_check(demo_portal, "--deploy", "--fail-level", "WARNING")
     assert result.returncode == 0, result.stderr
+
+
+def test_a_site_salt_no_scheme_uses_is_named_not_silently_ignored(demo_portal, tmp_path):
+    mapping = tmp_path / "peppered.toml"
+    source = (ROOT / "accounts" / "legacy" / "demo_mapping.toml").read_text()
+    mapping.write_text(source + '\n[password]\nscheme = "bcrypt"\nsite_salt_env = "DEVISE_PEPPER"\n')
+    result = manage_check(demo_portal, LEGACY_MAPPING=str(mapping), DEVISE_PEPPER="pepper-value")
+    assert result.returncode != 0 and "accounts.E004" in result.stderr and "bcrypt" in result.stderr
+    assert "pepper-value" not in result.stderr

@@ -12,7 +12,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts import ledger
 from accounts.audit_report import AuditReport, audit_users
-from accounts.legacy import LegacySourceUnavailable, get_user_source
+from accounts.legacy import LegacyRowUnreadable, LegacySourceUnavailable, get_user_source
 from accounts.models import Subject
 
 
@@ -42,6 +42,8 @@ class Command(BaseCommand):
             report.unreadable_rows = unreadable
         except LegacySourceUnavailable as exc:
             raise CommandError(f"The legacy database did not answer: {exc}") from exc
+        except LegacyRowUnreadable as exc:
+            raise CommandError(f"Stopped: {exc}. Nothing was recorded.") from exc
         sys.stderr.write("\n")
         gone = self.vanished_subjects(report)
         self.print_table(report, gone)
@@ -51,9 +53,18 @@ class Command(BaseCommand):
             Path(options["json"]).write_text(
                 json.dumps(report.as_dict() | {"vanished_legacy_ids": gone}, indent=2)
             )
+        complete = report.total + len(report.unreadable_rows) == total and not report.unreadable_rows
+        if not complete:
+            self.stdout.write(
+                f"WARNING: read {report.total} of {total} rows ({len(report.unreadable_rows)} unreadable): "
+                "no subject will be tombstoned from this run."
+            )
         if options["record"]:
             for key, colliding in report.collisions.items():
                 ledger.record_conflict(key, [legacy_id for legacy_id, _ in colliding])
+            # A subject is tombstoned only from a complete read, and only after a lookup by its own
+            # id confirms the row is gone: an unreadable page must never look like deleted accounts.
+            gone = [i for i in gone if complete and source.get_by_id(i) is None]
             for legacy_id in gone:
                 ledger.tombstone(legacy_id, reason="row_missing_in_audit")
             self.stdout.write(f"Recorded {len(report.collisions)} conflict(s) and {len(gone)} tombstone(s).")
