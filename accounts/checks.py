@@ -89,3 +89,31 @@ def dummy_hash_check(app_configs: object, **kwargs: object) -> list[checks.Check
             id="accounts.E003",
         )
     ]
+
+
+@checks.register(deploy=True)
+def legacy_audit_recency_check(app_configs: object, **kwargs: object) -> list[checks.CheckMessage]:
+    """Collisions among accounts that never logged in are known only from `legacy_audit --record`."""
+    from datetime import timedelta
+
+    from django.db import DatabaseError
+    from django.utils import timezone
+
+    from audit.models import AuditEvent
+
+    try:
+        recent = AuditEvent.objects.filter(
+            event="legacy_audit.recorded", occurred_at__gte=timezone.now() - timedelta(days=2)
+        ).exists()
+    except DatabaseError:
+        return []  # not migrated yet: nothing to say
+    if recent:
+        return []
+    return [
+        checks.Info(
+            "`manage.py legacy_audit --record` has not run in the last two days.",
+            hint="Run it before go-live and daily (cron): username collisions between accounts that have "
+            "never logged in are only known to the bridge after it (docs/identity.md).",
+            id="accounts.I001",
+        )
+    ]

@@ -60,3 +60,11 @@ def test_the_passwords_and_hashes_never_reach_the_report(messy_portal, tmp_path)
     run_audit("--json", str(tmp_path / "r.json"), "--csv", str(tmp_path))
     everything = "".join(p.read_text() for p in tmp_path.iterdir())
     assert "pw-alice-1" not in everything and "$2y$" not in everything and "{NOPE}" not in everything
+
+
+def test_the_deploy_check_reminds_until_an_audit_is_recorded(messy_portal):
+    from accounts.checks import legacy_audit_recency_check
+
+    assert [m.id for m in legacy_audit_recency_check(None)] == ["accounts.I001"]
+    run_audit("--record")
+    assert legacy_audit_recency_check(None) == []

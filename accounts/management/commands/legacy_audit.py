@@ -10,6 +10,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+import audit
 from accounts import ledger
 from accounts.audit_report import AuditReport, audit_users
 from accounts.legacy import LegacyRowUnreadable, LegacySourceUnavailable, get_user_source
@@ -67,6 +68,13 @@ class Command(BaseCommand):
             gone = [i for i in gone if complete and source.get_by_id(i) is None]
             for legacy_id in gone:
                 ledger.tombstone(legacy_id, reason="row_missing_in_audit")
+            audit.record(
+                "legacy_audit.recorded",
+                accounts=report.total,
+                collisions=len(report.collisions),
+                tombstones=len(gone),
+                complete=complete,
+            )
             self.stdout.write(f"Recorded {len(report.collisions)} conflict(s) and {len(gone)} tombstone(s).")
 
     @staticmethod
