@@ -6,7 +6,7 @@ PORT ?= 8000
 STATE := var
 PYTEST_ARGS ?=
 
-.PHONY: run test test-sqlite test-postgres lint clean
+.PHONY: run serve test test-sqlite test-postgres lint clean
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,17 @@ run: $(VENV)/.installed
 	$(PY) manage.py migrate --noinput -v0 --skip-checks && \
 	$(PY) manage.py demo_setup --skip-checks && \
 	exec $(PY) manage.py runserver 127.0.0.1:$(PORT) --noreload
+
+# The production entry point on this machine with the demo portal: settings checks, migrations,
+# gunicorn on 127.0.0.1:$(PORT), nginx terminating TLS at https://localhost:8443 (self-signed).
+serve: $(VENV)/.installed
+	@$(PY) -m idp_bridge.demo_env $(STATE)/demo.env $(PORT)
+	@set -a && . $(abspath $(STATE))/demo.env && set +a && \
+	export BRIDGE_ISSUER=https://localhost:8443 DJANGO_ALLOWED_HOSTS=localhost BRIDGE_BEHIND_PROXY=true \
+	  BRIDGE_TRUSTED_PROXIES=127.0.0.1 BRIDGE_PROXY=nginx BRIDGE_PROXY_LISTEN=127.0.0.1:8443 \
+	  BIND=127.0.0.1:$(PORT) PYTHON=$(PY) && \
+	$(PY) manage.py migrate --noinput -v0 --skip-checks && $(PY) manage.py demo_setup --skip-checks && \
+	exec bin/entrypoint
 
 test: lint
 	$(PY) -m pytest $(PYTEST_ARGS)

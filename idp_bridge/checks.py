@@ -44,6 +44,16 @@ def environment_check(app_configs: object, **kwargs: object) -> list[checks.Chec
                 id="idp_bridge.E005",
             )
         )
+    token = settings.BRIDGE_METRICS_TOKEN
+    if token and len(token) < MIN_SECRET_LENGTH:
+        found.append(
+            checks.Error(
+                f"BRIDGE_METRICS_TOKEN is {len(token)} characters long; it needs at least {MIN_SECRET_LENGTH}.",
+                hint="Generate one with `python -c 'import secrets; print(secrets.token_urlsafe(32))'` "
+                "and give the same value to Prometheus (bearer_token / authorization.credentials).",
+                id="idp_bridge.E007",
+            )
+        )
     if settings.BRIDGE_DEMO and not is_loopback(urlsplit(settings.BRIDGE_ISSUER).hostname):
         found.append(
             checks.Error(

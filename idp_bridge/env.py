@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from ipaddress import IPv4Network, IPv6Network, ip_network
 
 
 @dataclass
@@ -64,3 +65,25 @@ def number(name: str, default: float, *, minimum: float = 0) -> float:
 
 def words(name: str, default: str = "") -> list[str]:
     return optional(name, default).replace(",", " ").split()
+
+
+def choice(name: str, default: str, choices: tuple[str, ...], *, upper: bool = False) -> str:
+    value = optional(name, default)
+    value = value.upper() if upper else value.lower()
+    if value not in choices:
+        problems.invalid.append((name, f"is {value!r}; use one of {', '.join(choices)}"))
+        return default
+    return value
+
+
+def networks(name: str) -> list[IPv4Network | IPv6Network]:
+    """Space- or comma-separated addresses or CIDR networks, e.g. ``10.0.0.0/8 192.0.2.7``."""
+    found: list[IPv4Network | IPv6Network] = []
+    for word in words(name):
+        try:
+            found.append(ip_network(word, strict=False))
+        except ValueError:
+            problems.invalid.append(
+                (name, f"has {word!r}, which is not an address or network; use e.g. 10.0.0.0/8")
+            )
+    return found

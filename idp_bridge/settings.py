@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 import dj_database_url
 
 from idp_bridge import env
+from idp_bridge.logs import LOG_FORMATS, logging_config
 from oidc.policy import pkce_required
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -56,6 +57,22 @@ CSRF_TRUSTED_ORIGINS = [f"{_issuer_parts.scheme}://{_issuer_parts.netloc}"] if _
 # --- Databases --------------------------------------------------------------------------------
 DATABASE_URL = env.optional("DATABASE_URL", f"sqlite:///{STATE_DIR / 'bridge.sqlite3'}")
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+# PostgreSQL: a connection pool per process (Django 5.1+, psycopg_pool). Every gunicorn worker holds
+# up to BRIDGE_DB_POOL_SIZE connections: workers x pool size must stay under max_connections.
+BRIDGE_DB_POOL_SIZE = int(env.number("BRIDGE_DB_POOL_SIZE", 8))
+BRIDGE_DB_POOL_TIMEOUT = env.number("BRIDGE_DB_POOL_TIMEOUT", 10, minimum=0.1)
+BRIDGE_DB_CONNECT_TIMEOUT = int(env.number("BRIDGE_DB_CONNECT_TIMEOUT", 5, minimum=1))
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    _pg_options: dict[str, object] = {"connect_timeout": BRIDGE_DB_CONNECT_TIMEOUT}
+    if BRIDGE_DB_POOL_SIZE > 0:
+        _pg_options["pool"] = {
+            "min_size": 1,
+            "max_size": BRIDGE_DB_POOL_SIZE,
+            "timeout": BRIDGE_DB_POOL_TIMEOUT,  # seconds a request waits for a free connection
+            "max_idle": 300,
+        }
+        DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool keeps connections; Django must not
+    DATABASES["default"]["OPTIONS"] = {**DATABASES["default"].get("OPTIONS", {}), **_pg_options}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Concurrent logins and token requests on SQLite need a busy timeout rather than an instant
     # "database is locked"; WAL lets readers proceed while a writer commits.
@@ -100,6 +117,11 @@ INSTALLED_APPS = [
     "oidc",
 ]
 MIDDLEWARE = [
+    # Request id, client address and access log first; /healthz, /readyz and /metrics are answered
+    # before host validation and the https redirect (load balancers probe by IP over plain http).
+    "idp_bridge.middleware.RequestContextMiddleware",
+    "idp_bridge.middleware.OpsEndpointsMiddleware",
+    "idp_bridge.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -145,6 +167,17 @@ PASSWORD_HASHERS = [
     "oidc.hashers.ClientSecretHasher",
 ]
 
+# Sessions and the cache live in the bridge database, so that every instance behind a load
+# balancer sees the same sessions, account-state answers and throttling counters. The cache table
+# is created by `migrate` (idp_bridge.apps runs createcachetable after every migrate).
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "idp_bridge_cache",
+        "TIMEOUT": 300,
+        "OPTIONS": {"MAX_ENTRIES": 100_000, "CULL_FREQUENCY": 10},
+    }
+}
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_COOKIE_AGE = int(env.number("BRIDGE_SESSION_SECONDS", 8 * 3600, minimum=60))
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
@@ -195,15 +228,22 @@ WHITENOISE_USE_FINDERS = True
 with contextlib.suppress(OSError):  # a read-only image: collectstatic created it at build time
     STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.optional("BRIDGE_LOG_LEVEL", "INFO")},
-    # DOT logs client ids and token-related debug lines; keep it at WARNING.
-    "loggers": {"oauth2_provider": {"level": "WARNING"}, "django.db.backends": {"level": "WARNING"}},
-}
+# --- Logs, health, metrics (docs/operations.md) ------------------------------------------------
+BRIDGE_LOG_FORMAT = env.choice("BRIDGE_LOG_FORMAT", "plain", LOG_FORMATS)
+BRIDGE_LOG_LEVEL = env.choice(
+    "BRIDGE_LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"), upper=True
+)
+LOGGING = logging_config(BRIDGE_LOG_FORMAT, BRIDGE_LOG_LEVEL)
+# A proxy that terminates TLS sends the client's address in X-Forwarded-For; it is believed only
+# from these networks (the proxy's own addresses), so audit events and throttling see real clients.
+BRIDGE_TRUSTED_PROXIES = env.networks("BRIDGE_TRUSTED_PROXIES")
+# Readiness (/readyz): the longest a probe waits for all checks together, and whether a legacy
+# database outage makes this instance "not ready" (503) rather than "degraded" (200).
+BRIDGE_READINESS_TIMEOUT = env.number("BRIDGE_READINESS_TIMEOUT", 3, minimum=0.1)
+BRIDGE_READY_REQUIRES_LEGACY = env.boolean("BRIDGE_READY_REQUIRES_LEGACY", False)
+# /metrics: a bearer token and/or the networks allowed to scrape; with neither, loopback only.
+BRIDGE_METRICS_TOKEN = env.optional("BRIDGE_METRICS_TOKEN", "")
+BRIDGE_METRICS_ALLOW = env.networks("BRIDGE_METRICS_ALLOW")
 
 # --- OAuth 2.0 / OpenID Connect (django-oauth-toolkit) ----------------------------------------
 OAUTH2_PROVIDER_APPLICATION_MODEL = "oidc.Application"

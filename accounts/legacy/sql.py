@@ -77,6 +77,7 @@ from accounts.legacy.dialects import (
 from accounts.legacy.mapping import Mapping
 from accounts.legacy.query import ParsedQuery
 from idp_bridge.errors import ConfigurationError
+from idp_bridge.metrics import legacy_query_timer
 
 __all__ = [
     "Dialect",
@@ -599,7 +600,8 @@ class SqlUserSource:
         for attempt in (1, 2):
             held, fresh = self._acquire()
             try:
-                return self._dialect.fetch(held.conn, sql, params, max_rows)
+                with legacy_query_timer():  # idp_bridge_legacy_query_seconds (docs/operations.md)
+                    return self._dialect.fetch(held.conn, sql, params, max_rows)
             except self._dialect.driver_errors as exc:
                 failure = self._dialect.classify(exc, held.conn)
                 if failure is Failure.BROKEN:

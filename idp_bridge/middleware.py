@@ -1,0 +1,127 @@
+"""Middleware for operations: request ids, real client addresses, the access log, ops endpoints.
+
+``RequestContextMiddleware`` runs first: it gives the request an id (the caller's ``X-Request-ID``
+when it is sane, else a new one), echoes it in the response, puts it on every log line written
+while the request is handled, replaces a trusted proxy's address by the client's, and writes one
+access-log line per request (method, path without the query string, status, duration).
+
+``OpsEndpointsMiddleware`` answers ``/healthz``, ``/readyz`` and ``/metrics`` before Django's host
+validation and https redirect: a load balancer probes an instance by its IP address over plain
+http, and must get the probe's answer rather than a 400 or a redirect.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import re
+import time
+import uuid
+from collections.abc import Callable
+from typing import Final
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+
+from idp_bridge.logs import request_id
+
+access_log = logging.getLogger("idp_bridge.access")
+
+REQUEST_ID_HEADER: Final = "X-Request-ID"
+# What a proxy or a client may send as a request id: short, printable, no spaces or quotes.
+SANE_REQUEST_ID: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:+=@/-]{0,127}$")
+OPS_PATHS: Final = frozenset({"/healthz", "/readyz", "/metrics"})
+
+
+def _trusted(address: str, networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)
+
+
+def client_address(request: HttpRequest) -> str:
+    """The client's address: REMOTE_ADDR, or behind trusted proxies the first untrusted hop of
+    X-Forwarded-For counted from the right (the hops further left are the client's to invent)."""
+    peer = str(request.META.get("REMOTE_ADDR", ""))
+    trusted = settings.BRIDGE_TRUSTED_PROXIES
+    if not trusted or not _trusted(peer, trusted):
+        return peer
+    client = peer
+    for hop in reversed(str(request.META.get("HTTP_X_FORWARDED_FOR", "")).split(",")):
+        try:
+            client = str(ipaddress.ip_address(hop.strip()))
+        except ValueError:
+            break  # not an address: stop at the last hop a trusted proxy vouched for
+        if not _trusted(client, trusted):
+            break
+    return client
+
+
+class RequestContextMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        incoming = str(request.META.get("HTTP_X_REQUEST_ID", ""))
+        rid = incoming if SANE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        token = request_id.set(rid)
+        try:
+            address = client_address(request)
+            if address != request.META.get("REMOTE_ADDR"):
+                request.META["BRIDGE_PROXY_ADDR"] = request.META.get("REMOTE_ADDR", "")
+                request.META["REMOTE_ADDR"] = address
+            start = time.perf_counter()
+            response = self.get_response(request)
+            response[REQUEST_ID_HEADER] = rid
+            self._log(request, response.status_code, time.perf_counter() - start)
+            return response
+        finally:
+            request_id.reset(token)
+
+    @staticmethod
+    def _log(request: HttpRequest, status: int, seconds: float) -> None:
+        quiet = request.path_info in OPS_PATHS and status < 400
+        level = logging.DEBUG if quiet else logging.INFO
+        if not access_log.isEnabledFor(level):
+            return
+        duration_ms = round(seconds * 1000, 1)
+        # The path only: query strings carry codes, states and (refused, but sent) tokens.
+        access_log.log(
+            level,
+            "%s %s %s %sms",
+            request.method,
+            request.path,
+            status,
+            duration_ms,
+            extra={
+                "method": request.method,
+                "path": request.path,
+                "status": status,
+                "duration_ms": duration_ms,
+                "remote_addr": request.META.get("REMOTE_ADDR", ""),
+                "user_agent": str(request.META.get("HTTP_USER_AGENT", ""))[:200],
+            },
+        )
+
+
+class OpsEndpointsMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path_info not in OPS_PATHS:
+            return self.get_response(request)
+        from idp_bridge.health import healthz_view, readyz_view
+        from idp_bridge.metrics import metrics_view
+
+        if request.method not in ("GET", "HEAD"):
+            return HttpResponseNotAllowed(["GET", "HEAD"])
+        view = {"/healthz": healthz_view, "/readyz": readyz_view, "/metrics": metrics_view}[request.path_info]
+        response = view(request)
+        response["Cache-Control"] = "no-store"
+        response["X-Content-Type-Options"] = "nosniff"
+        if request.method == "HEAD":
+            response.content = b""
+        return response
