@@ -54,7 +54,9 @@ def test_default_mediawiki_parameters() -> None:
     password=st.text(st.characters(codec="utf-8", exclude_characters="\x00"), min_size=1, max_size=40),
     algorithm=st.sampled_from(["md5", "sha1", "sha224", "sha256", "sha384", "sha512"]),
     cost=st.integers(1, 50),
-    length=st.integers(1, 100),
+    # At least 8 bytes: a shorter derived key collides for a wrong password often enough
+    # (1 in 256 at one byte) to make the mismatch assertion below flaky.
+    length=st.integers(8, 100),
     salt=st.binary(min_size=1, max_size=24),
 )
 def test_pbkdf2_agrees_with_the_reference(
