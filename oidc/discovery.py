@@ -5,6 +5,7 @@ Nothing in it changes while the process runs, so it is built once.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from functools import cache
 
@@ -70,7 +71,13 @@ def document_bytes() -> bytes:
     return json.dumps(document(), separators=(",", ":")).encode()
 
 
+@cache
+def document_etag() -> str:
+    return '"' + hashlib.sha256(document_bytes()).hexdigest()[:32] + '"'
+
+
 @receiver(setting_changed)
 def _forget_document(**kwargs: object) -> None:
     # Tests (and only tests) change the issuer at run time.
     document_bytes.cache_clear()
+    document_etag.cache_clear()

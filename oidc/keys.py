@@ -8,16 +8,22 @@ expired, and drop the old one after the longest lifetime of anything it signed.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import threading
+import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from types import MappingProxyType
+from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, router, transaction
+from django.db.models.signals import post_delete, post_migrate, post_save
 from django.utils import timezone
 from jwcrypto import jwk, jws, jwt
 from jwcrypto.common import JWException
@@ -27,9 +33,15 @@ from oidc.models import SigningKey
 
 RSA_BITS = 2048
 SIGNING_ALGORITHM = "RS256"
-# Relying parties may cache the JWKS this long; a pre-published key must be visible at least this
-# long before it signs anything.
+# The longest a relying party can go on using a JWKS fetched before a change (a pre-published key
+# must be visible at least this long before it signs anything). It is the sum of the bridge's own
+# key cache and the max-age the JWKS is served with, so the two never add up to more.
 JWKS_MAX_AGE_SECONDS = 600
+# How long a worker trusts what it read of the key table (signing key, JWKS, verification keys).
+# A rotation made by a management command in another process reaches every worker within this
+# time; in the process that makes it, at once.
+KEY_CACHE_SECONDS = 30
+JWKS_HTTP_MAX_AGE_SECONDS = JWKS_MAX_AGE_SECONDS - KEY_CACHE_SECONDS
 
 
 class KeyRotationError(BridgeError):
@@ -87,6 +99,64 @@ def _decrypt(row: SigningKey) -> jwk.JWK:
     return key
 
 
+@dataclass(frozen=True)
+class KeySnapshot:
+    """What the key table said at ``loaded_at`` (monotonic), ready to use: no query, no parsing."""
+
+    loaded_at: float
+    active: LoadedKey
+    public_by_kid: Mapping[str, jwk.JWK]  # every key in the table, whatever its state
+    jwks_body: bytes
+    jwks_etag: str
+
+
+_snapshot: KeySnapshot | None = None
+
+
+def key_snapshot() -> KeySnapshot:
+    """The key table as of at most KEY_CACHE_SECONDS ago.
+
+    A snapshot read inside a transaction is used but not kept: rows it saw may still be rolled
+    back (the first key is created on demand, possibly inside the token endpoint's transaction).
+    """
+    global _snapshot
+    snapshot = _snapshot
+    if snapshot is not None and time.monotonic() - snapshot.loaded_at < KEY_CACHE_SECONDS:
+        return snapshot
+    snapshot = _load_snapshot()
+    if not transaction.get_connection(router.db_for_read(SigningKey)).in_atomic_block:
+        _snapshot = snapshot
+    return snapshot
+
+
+def forget_cached_keys(**kwargs: Any) -> None:
+    """Drop this process's snapshot (after any change to the key table made here)."""
+    global _snapshot
+    _snapshot = None
+
+
+# Changes made in this process are seen at once; `flush` (between tests) sends post_migrate.
+post_save.connect(forget_cached_keys, sender=SigningKey, dispatch_uid="oidc.keys.saved")
+post_delete.connect(forget_cached_keys, sender=SigningKey, dispatch_uid="oidc.keys.deleted")
+post_migrate.connect(forget_cached_keys, dispatch_uid="oidc.keys.migrated")
+
+
+def _load_snapshot() -> KeySnapshot:
+    rows = list(SigningKey.objects.all())
+    active = next((r for r in rows if r.state == SigningKey.State.ACTIVE), None)
+    if active is None:
+        active = ensure_active_key()
+        rows = list(SigningKey.objects.all())
+    body = json.dumps({"keys": [r.public_jwk for r in _published(rows)]}, separators=(",", ":")).encode()
+    return KeySnapshot(
+        loaded_at=time.monotonic(),
+        active=LoadedKey(kid=active.kid, jwk=_decrypt(active)),
+        public_by_kid=MappingProxyType({r.kid: jwk.JWK(**r.public_jwk) for r in rows}),
+        jwks_body=body,
+        jwks_etag='"' + hashlib.sha256(body).hexdigest()[:32] + '"',
+    )
+
+
 def ensure_active_key() -> SigningKey:
     """Return the active key row, creating the first key on first start."""
     row = SigningKey.objects.filter(state=SigningKey.State.ACTIVE).first()
@@ -107,10 +177,14 @@ def active_signing_key() -> LoadedKey:
 
 def published_keys() -> list[SigningKey]:
     """Keys in the JWKS, active first: globus-sdk and some other clients use only the first key."""
+    return _published(list(SigningKey.objects.all()))
+
+
+def _published(all_rows: list[SigningKey]) -> list[SigningKey]:
     now = timezone.now()
     rows = [
         r
-        for r in SigningKey.objects.all()
+        for r in all_rows
         if r.state != SigningKey.State.RETIRING or (r.retire_after is None or r.retire_after > now)
     ]
     order = {SigningKey.State.ACTIVE: 0, SigningKey.State.NEXT: 1, SigningKey.State.RETIRING: 2}
@@ -136,7 +210,9 @@ def prepublish_next_key() -> SigningKey:
     if SigningKey.objects.filter(state=SigningKey.State.NEXT).exists():
         raise KeyRotationError("A next key is already published; activate it with `rotate_keys --activate`.")
     ensure_active_key()
-    return _new_key(SigningKey.State.NEXT)
+    upcoming = _new_key(SigningKey.State.NEXT)
+    forget_cached_keys()
+    return upcoming
 
 
 def activate_next_key(*, force: bool = False) -> SigningKey:
@@ -159,6 +235,7 @@ def activate_next_key(*, force: bool = False) -> SigningKey:
         upcoming.state = SigningKey.State.ACTIVE
         upcoming.activated_at = now
         upcoming.save(update_fields=["state", "activated_at"])
+    forget_cached_keys()
     return upcoming
 
 
@@ -169,11 +246,12 @@ def retire_expired_keys() -> list[str]:
     with _lock:
         for kid in kids:
             _decrypted.pop(kid, None)
+    forget_cached_keys()
     return kids
 
 
 def sign(claims: dict[str, object], *, typ: str = "JWT") -> str:
-    key = active_signing_key()
+    key = key_snapshot().active
     header = {"alg": SIGNING_ALGORITHM, "kid": key.kid, "typ": typ}
     token = jwt.JWT(header=header, claims=json.dumps(claims, separators=(",", ":")))
     token.make_signed_token(key.jwk)
@@ -197,10 +275,13 @@ def _parse_signed(token: object) -> tuple[jws.JWS, jwk.JWK]:
     kid = header.get("kid") if isinstance(header, dict) else None
     if header.get("alg") != SIGNING_ALGORITHM or not isinstance(kid, str):
         raise InvalidJWT("unexpected algorithm or missing kid")
-    row = SigningKey.objects.filter(kid=kid).first()
-    if row is None:
-        raise InvalidJWT("signed by a key this bridge does not hold")
-    return parsed, jwk.JWK(**row.public_jwk)
+    public = key_snapshot().public_by_kid.get(kid)
+    if public is None:  # a key created in another process since the snapshot, or none of ours
+        row = SigningKey.objects.filter(kid=kid).first()
+        if row is None:
+            raise InvalidJWT("signed by a key this bridge does not hold")
+        public = jwk.JWK(**row.public_jwk)
+    return parsed, public
 
 
 def verification_key(token: str) -> jwk.JWK | None:

@@ -14,6 +14,9 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -28,11 +31,61 @@ from oauthlib.oauth2.rfc6749 import errors as oauth_errors
 from accounts.state import account_state
 from oidc import claims as claims_module
 from oidc import keys
-from oidc.models import Application
+from oidc.models import Application, IDToken
+from oidc.prepared import PreparedQuery
 
 AccessToken = get_access_token_model()
 Grant = get_grant_model()
 RefreshToken = get_refresh_token_model()
+
+# Everything userinfo, introspection and the claims need, in one indexed lookup: the token, its
+# client and the user's profile, subject and username override (docs/performance.md).
+USER_CLAIMS_PATH = "user__profile__subject__username_override"
+ACCESS_TOKEN_BY_CHECKSUM: PreparedQuery[Any] = PreparedQuery(
+    lambda digest: AccessToken.objects.select_related("application", USER_CLAIMS_PATH).filter(
+        token_checksum=digest
+    )[:1],
+    samples=["\x00digest"],
+)
+# Code exchange: the grant, locked (two exchanges of one code must not both succeed), with its user.
+LOCKED_GRANT: PreparedQuery[Any] = PreparedQuery(
+    lambda code, application_id: (
+        Grant.objects.select_for_update(of=("self",))
+        .select_related(USER_CLAIMS_PATH)
+        .filter(code=code, application_id=application_id)[:1]
+    ),
+    samples=["\x00code", -7_301_234_567],
+)
+GRANT_SCOPE: PreparedQuery[Any] = PreparedQuery(
+    lambda code: Grant.objects.only("scope").filter(code=code)[:1], samples=["\x00code"]
+)
+# Refresh: every row of the token (rotation leaves revoked rows with the same checksum), locked.
+LOCKED_REFRESH_TOKENS: PreparedQuery[Any] = PreparedQuery(
+    lambda digest: (
+        RefreshToken.objects.select_for_update(of=("self",))
+        .select_related(USER_CLAIMS_PATH)
+        .filter(token_checksum=digest)
+    ),
+    samples=["\x00digest"],
+)
+
+
+# The clients read during one HTTP request, by client_id. oauthlib validates an authorization
+# request once to show it and again to answer it; within one request the row is read once.
+_request_clients: ContextVar[dict[str, Any] | None] = ContextVar("bridge_request_clients", default=None)
+
+
+@contextmanager
+def clients_read_once() -> Iterator[None]:
+    token = _request_clients.set({})
+    try:
+        yield
+    finally:
+        _request_clients.reset(token)
+
+
+def client_read_in_this_request(client_id: str) -> Any:
+    return (_request_clients.get() or {}).get(client_id)
 
 
 def _auth_context_from(source: Any) -> dict[str, Any]:
@@ -95,6 +148,15 @@ class BridgeValidator(OAuth2Validator):
             method = Application.AuthMethod.CLIENT_SECRET_POST
         return bool(ok) and request.client.token_endpoint_auth_method == method
 
+    def validate_client_id(self, client_id: str, request: Any, *args: Any, **kwargs: Any) -> bool:
+        seen = _request_clients.get()
+        if seen is not None and request.client is None and client_id in seen:
+            request.client = seen[client_id]  # DOT's _load_application reuses a matching request.client
+        valid = bool(super().validate_client_id(client_id, request, *args, **kwargs))
+        if seen is not None and valid:
+            seen[client_id] = request.client
+        return valid
+
     def _extract_basic_auth(self, request: Any) -> str | None:
         # RFC 7235 2.1: the scheme name is case-insensitive ("basic", "BASIC").
         auth = request.headers.get("HTTP_AUTHORIZATION") or ""
@@ -118,7 +180,14 @@ class BridgeValidator(OAuth2Validator):
         *args: Any,
         **kwargs: Any,
     ) -> bool:
-        if not super().confirm_redirect_uri(client_id, code, redirect_uri, client, request, *args, **kwargs):
+        grant = self._held_grant(code, request)
+        if grant is not None:
+            confirmed = grant.redirect_uri_allowed(redirect_uri)
+        else:
+            confirmed = super().confirm_redirect_uri(
+                client_id, code, redirect_uri, client, request, *args, **kwargs
+            )
+        if not confirmed:
             # RFC 6749 5.2 names invalid_grant for this; oauthlib would answer invalid_request.
             raise oauth_errors.InvalidGrantError(
                 description="redirect_uri does not match the one in the authorization request",
@@ -149,12 +218,8 @@ class BridgeValidator(OAuth2Validator):
         self, client_id: str, code: str, client: Any, request: Any, *args: Any, **kwargs: Any
     ) -> bool:
         # Locked: two concurrent exchanges of one code must not both succeed (the loser gets invalid_grant).
-        grant = (
-            Grant.objects.select_for_update(of=("self",))
-            .select_related("user__profile__subject")
-            .filter(code=code, application=client)
-            .first()
-        )
+        grant = LOCKED_GRANT.first(code, client.pk)
+        request.bridge_grant = grant  # read once: the PKCE, redirect URI, nonce and resource hooks reuse it
         if grant is None:
             self._revoke_tokens_from_replayed_code(code, client)
             return False
@@ -173,6 +238,73 @@ class BridgeValidator(OAuth2Validator):
             setattr(request, name, value)
         return True
 
+    # --- the grant, read once per code exchange -------------------------------------------------
+    # Stock DOT reads the grant again in each of these hooks (six queries per code exchange).
+    # validate_code runs first and keeps the row it locked on the request; these use it.
+    @staticmethod
+    def _held_grant(code: str, request: Any) -> Any:
+        grant = getattr(request, "bridge_grant", None)
+        client = getattr(request, "client", None)
+        if grant is None or grant.code != code or client is None or grant.application_id != client.pk:
+            return None
+        return grant
+
+    def get_code_challenge(self, code: str, request: Any) -> str | None:
+        grant = self._held_grant(code, request)
+        if grant is None:
+            return super().get_code_challenge(code, request)  # type: ignore[no-any-return]
+        return grant.code_challenge or None
+
+    def get_code_challenge_method(self, code: str, request: Any) -> str | None:
+        grant = self._held_grant(code, request)
+        if grant is None:
+            return super().get_code_challenge_method(code, request)  # type: ignore[no-any-return]
+        return grant.code_challenge_method or None
+
+    def get_authorization_code_nonce(
+        self, client_id: str, code: str, redirect_uri: str, request: Any
+    ) -> str | None:
+        grant = self._held_grant(code, request)
+        if grant is None:
+            return super().get_authorization_code_nonce(client_id, code, redirect_uri, request)  # type: ignore[no-any-return]
+        return grant.nonce or None
+
+    def get_authorization_code_scopes(
+        self, client_id: str, code: str, redirect_uri: str, request: Any
+    ) -> list[str]:
+        # Asked by oauthlib's dispatcher before the client is authenticated, so before validate_code:
+        # a read of the scope alone (the locked read comes with validate_code).
+        grant = self._held_grant(code, request) or GRANT_SCOPE.first(code)
+        return grant.scope.split() if grant is not None and grant.scope else []
+
+    def _check_and_set_request_resource(self, request: Any) -> None:
+        grant = (
+            self._held_grant(request.code, request) if request.grant_type == "authorization_code" else None
+        )
+        if grant is None:
+            super()._check_and_set_request_resource(request)
+            return
+        # DOT's checks as they are, with the grant's resources read from the row in hand: the
+        # grant_type is shown as something DOT does not look further into, then put back.
+        request.grant_type = "bridge:authorization_code(held)"
+        try:
+            super()._check_and_set_request_resource(request)
+        finally:
+            request.grant_type = "authorization_code"
+        grant_resource = grant.resource or []
+        if request.resource and grant_resource:
+            for resource in request.resource:
+                if resource not in grant_resource:
+                    raise oauth_errors.CustomOAuth2Error(
+                        error="invalid_target",
+                        description=f"The requested resource '{resource}' is not allowed. Token request "
+                        "cannot escalate resource permissions beyond the original authorization grant",
+                        request=request,
+                    )
+        elif grant_resource:
+            self._validate_resource_uris(request, grant_resource)
+            request.resource = grant_resource
+
     def validate_bearer_token(self, token: str, scopes: Any, request: Any) -> bool:
         if not super().validate_bearer_token(token, scopes, request):
             return False
@@ -189,8 +321,13 @@ class BridgeValidator(OAuth2Validator):
     ) -> bool:
         # Lock the token's rows first: concurrent refreshes of one token then queue up, and every
         # one after the first meets a revoked token (reuse detection) instead of a half-rotated one.
-        list(RefreshToken.objects.select_for_update().filter(token_checksum=checksum(refresh_token)))
+        # The same query brings the user's profile, subject and username override for the checks
+        # and claims below (only the token rows are locked).
+        locked = LOCKED_REFRESH_TOKENS.all(checksum(refresh_token))
         valid = super().validate_refresh_token(refresh_token, client, request, *args, **kwargs)
+        if valid:
+            joined = next((row.user for row in locked if row.user_id == request.user.pk), None)
+            request.user = joined or request.user
         if valid and not account_usable(request.user):
             return False  # invalid_grant: the portal account was suspended, deleted or expired
         if valid and refresh_session_expired(request.refresh_token_instance):
@@ -223,12 +360,11 @@ class BridgeValidator(OAuth2Validator):
     def _create_access_token(
         self, expires: datetime, request: Any, token: dict[str, Any], source_refresh_token: Any = None
     ) -> Any:
-        id_token = token.get("id_token")
         access_token = AccessToken(
             user=request.user,
             scope=token["scope"],
             expires=expires,
-            id_token=self._load_id_token(id_token) if id_token else None,
+            id_token=self._issued_id_token(request, token.get("id_token")),
             application=request.client,
             source_refresh_token=source_refresh_token,
             resource=getattr(request, "resource", []),
@@ -255,12 +391,19 @@ class BridgeValidator(OAuth2Validator):
         refresh_token.save()
         return refresh_token
 
+    def _issued_id_token(self, request: Any, id_token: str | None) -> Any:
+        """The IDToken row of the ID token this request just signed (finalize_id_token saved it).
+
+        Stock DOT finds it again by verifying the JWT it has just signed and looking up its jti."""
+        if not id_token:
+            return None
+        saved = getattr(request, "id_token", None)
+        if isinstance(saved, IDToken) and saved.pk is not None:
+            return saved
+        return self._load_id_token(id_token)
+
     def _load_access_token(self, token: str) -> Any:
-        return (
-            AccessToken.objects.select_related("application", "user__profile__subject")
-            .filter(token_checksum=checksum(token))
-            .first()
-        )
+        return ACCESS_TOKEN_BY_CHECKSUM.first(checksum(token))
 
     # --- claims -----------------------------------------------------------------------------------
     def get_oidc_claims(self, token: Any, token_handler: Any, request: Any) -> dict[str, object]:

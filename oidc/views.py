@@ -22,7 +22,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core import signing
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect, JsonResponse
 from django.http.request import UnreadablePostError
 from django.shortcuts import render
 from django.urls import reverse
@@ -32,6 +32,7 @@ from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.debug import sensitive_post_parameters
 from oauth2_provider import views as dot_views
 from oauth2_provider.exceptions import (
     ClientIdMissmatch,
@@ -41,6 +42,7 @@ from oauth2_provider.exceptions import (
     OAuthToolkitError,
 )
 from oauth2_provider.http import OAuth2ResponseRedirect
+from oauth2_provider.signals import app_authorized
 from oauth2_provider.views.mixins import OAuthLibMixin
 from oauthlib.common import Request as OauthlibRequest
 from oauthlib.common import add_params_to_uri
@@ -56,6 +58,7 @@ from oidc.consent import has_consent, record_consent
 from oidc.introspection import introspect
 from oidc.models import Application
 from oidc.server import GRANT_TYPES
+from oidc.validators import client_read_in_this_request, clients_read_once
 
 log = logging.getLogger("idp_bridge.oidc")
 
@@ -102,6 +105,10 @@ class AuthorizeView(OAuthLibMixin, View):
     is kept server-side in the session, and the consent form carries only its id.
     """
 
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        with clients_read_once():
+            return super().dispatch(request, *args, **kwargs)
+
     # --- GET: the authorization request ----------------------------------------------------------
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if len(request.GET.getlist("redirect_uri")) != 1:
@@ -110,7 +117,9 @@ class AuthorizeView(OAuthLibMixin, View):
             scopes, credentials = self.validate_authorization_request(request)
         except OAuthToolkitError as error:
             return self.error_response(error, redirectable_client(request, error))
-        application = Application.objects.get(client_id=credentials["client_id"])
+        application = client_read_in_this_request(credentials["client_id"]) or Application.objects.get(
+            client_id=credentials["client_id"]
+        )
         try:
             return self.decide(request, application, scopes, credentials)
         except AuthorizationProblem as problem:
@@ -467,10 +476,29 @@ class TokenView(OAuthFormEndpoint, dot_views.TokenView):
         verifier = request.POST.get("code_verifier")
         if verifier is not None and not PKCE_VERIFIER.match(verifier):
             return oauth_error(400, "invalid_request", "code_verifier must be 43-128 unreserved characters.")
+        # The signing key comes from this worker's key snapshot; refresh it, if due, outside the
+        # transaction so that it can be kept (oidc.keys.key_snapshot).
+        keys.key_snapshot()
         # One transaction: the grant and refresh-token row locks taken by the validator hold until
         # the new tokens are written, so concurrent uses of one code or refresh token never 500.
         with transaction.atomic():
             return super().post(request, *args, **kwargs)
+
+    @method_decorator(sensitive_post_parameters("password", "client_secret"))
+    def authorization_flow_token_response(
+        self, request: HttpRequest, *args: Any, **kwargs: Any
+    ) -> HttpResponse:
+        """DOT's, without looking the new access token up again when nobody listens for
+        ``app_authorized`` (nothing in the bridge does): one query less per token request."""
+        if app_authorized.has_listeners():
+            return super().authorization_flow_token_response(request, *args, **kwargs)
+        _url, headers, body, status = self.create_token_response(request)
+        # Errors raised while the tokens are saved (invalid_target) come without headers: the body
+        # is JSON all the same (RFC 6749 5.2).
+        response = HttpResponse(content=body, status=status, content_type="application/json")
+        for name, value in headers.items():
+            response[name] = value
+        return response
 
 
 @method_decorator(csrf_exempt, name="dispatch")
@@ -615,8 +643,7 @@ class HintedLogout:
 
 
 # --- metadata -------------------------------------------------------------------------------------
-def _cacheable_json(request: HttpRequest, body: bytes, max_age: int) -> HttpResponse:
-    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+def _cacheable_json(request: HttpRequest, body: bytes, etag: str, max_age: int) -> HttpResponse:
     if request.headers.get("If-None-Match") == etag:
         response = HttpResponse(status=304)
     else:
@@ -628,9 +655,12 @@ def _cacheable_json(request: HttpRequest, body: bytes, max_age: int) -> HttpResp
 
 
 def discovery_view(request: HttpRequest) -> HttpResponse:
-    return _cacheable_json(request, discovery.document_bytes(), max_age=3600)
+    return _cacheable_json(request, discovery.document_bytes(), discovery.document_etag(), max_age=3600)
 
 
 def jwks_view(request: HttpRequest) -> HttpResponse:
-    body = json.dumps(keys.jwks_document(), separators=(",", ":")).encode()
-    return _cacheable_json(request, body, max_age=keys.JWKS_MAX_AGE_SECONDS)
+    """The published keys from this worker's key snapshot: no query, no serialisation per request."""
+    snapshot = keys.key_snapshot()
+    return _cacheable_json(
+        request, snapshot.jwks_body, snapshot.jwks_etag, max_age=keys.JWKS_HTTP_MAX_AGE_SECONDS
+    )

@@ -1,0 +1,79 @@
+"""The side-by-side benchmark harness works: one --quick run against the bridge alone.
+
+It checks that the harness starts the bridge as in production, drives every endpoint, prints its
+table and saves its JSON; never the figures (those belong to docs/performance.md, not to CI). The
+stock-DOT and oidc-provider peers are left out: with them the quickest run takes minutes (stock
+DOT's PBKDF2 client secrets need seconds per request), without them about 40 s, which is why the
+test is marked ``benchmark_smoke`` (deselect with ``-m "not benchmark_smoke"``). It needs wrk and
+the PostgreSQL server, and runs once, in the SQLite pass.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.postgres_available import available, postgres_url
+
+ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = [pytest.mark.benchmark_smoke, pytest.mark.postgres]
+
+
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed (apt-get install wrk)")
+@pytest.mark.skipif(
+    os.environ.get("TEST_DATABASE") == "postgres",
+    reason="runs in the SQLite pass (the same test; once is enough)",
+)
+def test_quick_run_against_the_bridge_prints_a_table_and_saves_json(tmp_path):
+    if not available():
+        pytest.skip("PostgreSQL is not reachable (the harness puts the bridge and the legacy table on it)")
+    out = tmp_path / "figures.json"
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("BRIDGE_", "LEGACY_", "DJANGO_", "DATABASE_"))
+    }
+    env["BENCH_POSTGRES_URL"] = postgres_url()
+    result = subprocess.run(
+        [
+            sys.executable,
+            "benchmarks/side_by_side.py",
+            "--quick",
+            "--peers",
+            "bridge",
+            "--quiet-wait",
+            "0",
+            "--json",
+            str(out),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+    table = result.stdout
+    assert "endpoint" in table and "idp-bridge" in table and "vs ceil" in table
+    for endpoint in ("discovery", "jwks", "userinfo", "introspection", "token", "login"):
+        assert any(line.startswith(endpoint) for line in table.splitlines()), endpoint
+    assert "static response" in table and "legacy hash verifications" in table
+    assert "Targets" in table
+
+    report = json.loads(out.read_text())
+    assert {"machine", "settings", "ceilings", "targets", "rows", "targets_met"} <= set(report)
+    results = report["targets"]["bridge"]["results"]
+    for key in ("discovery@16", "jwks@16", "userinfo@16", "introspection@16", "token@16", "login@16"):
+        cell = results[key]
+        assert {"rps", "p50_ms", "p99_ms", "errors", "cpu"} <= set(cell), key
+        assert cell["requests"] > 0 and cell["errors"] == 0, (key, cell)
+    assert report["targets"]["static"]["results"]["discovery@16"]["rps"] > 0
+    assert report["ceilings"]["hash"]["per_second"] > 0
