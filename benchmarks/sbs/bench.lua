@@ -13,10 +13,12 @@
 -- done() prints one JSON line: requests, duration, errors, latency percentiles (microseconds).
 
 local thread_count = 0
+local threads = {}
 
 function setup(thread)
   thread:set("tid", thread_count)
   thread_count = thread_count + 1
+  table.insert(threads, thread)
 end
 
 function init(args)
@@ -63,6 +65,9 @@ function request()
 end
 
 function response(status, headers, body)
+  if status >= 400 and first_error == nil then
+    first_error = status .. " " .. string.sub(body or "", 1, 160)
+  end
   if mode == "refresh" and status == 200 then
     local token = string.match(body, '"refresh_token"%s*:%s*"([^"]+)"')
     if token ~= nil then
@@ -73,10 +78,20 @@ end
 
 function done(summary, latency, requests)
   local e = summary.errors
+  local sample, exhausted_total = "", 0
+  for _, thread in ipairs(threads) do
+    local seen = thread:get("first_error")
+    if seen ~= nil and sample == "" then
+      sample = seen
+    end
+    exhausted_total = exhausted_total + (thread:get("exhausted") or 0)
+  end
+  sample = string.gsub(sample, '[%c"\\]', " ")
   io.write(string.format(
     '{"requests":%d,"duration_us":%d,"bytes":%d,"errors":{"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d},'
-      .. '"latency_us":{"p50":%d,"p90":%d,"p99":%d,"max":%d,"mean":%.1f}}\n',
+      .. '"latency_us":{"p50":%d,"p90":%d,"p99":%d,"max":%d,"mean":%.1f},"pool_exhausted":%d,"first_error":"%s"}\n',
     summary.requests, summary.duration, summary.bytes, e.connect, e.read, e.write, e.status, e.timeout,
-    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max, latency.mean
+    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max, latency.mean,
+    exhausted_total, sample
   ))
 end

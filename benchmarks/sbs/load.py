@@ -106,5 +106,14 @@ def run_wrk(
         p50_ms=data["latency_us"]["p50"] / 1000,
         p99_ms=data["latency_us"]["p99"] / 1000,
         cpu=cpu,
-        detail=detail | ({"error_kinds": {k: v for k, v in data["errors"].items() if v}} if errors else {}),
+        detail=detail
+        | (
+            {
+                "error_kinds": {k: v for k, v in data["errors"].items() if v},
+                "first_error": data.get("first_error", ""),
+                "pool_exhausted": data.get("pool_exhausted", 0),
+            }
+            if errors
+            else {}
+        ),
     )

@@ -130,36 +130,39 @@ def machine_busy_seconds() -> tuple[float, float]:
 
 
 class CpuMeter:
-    """CPU seconds used by the server under test, PostgreSQL and the machine during one run."""
+    """CPU seconds used by the server under test, PostgreSQL and the machine during one run.
+
+    Processes that start during the run (a PostgreSQL backend for a new connection) count whole.
+    """
 
     def __init__(self, server_pids: list[int]) -> None:
         self.server_pids = server_pids
-        self.pg_pids = postgres_pids()
-        self.start = self._sample()
+        self.started = time.monotonic()
+        self.server_start = self._per_pid(server_pids)
+        self.pg_start = self._per_pid(postgres_pids())
+        self.busy_start = machine_busy_seconds()
 
-    def _sample(self) -> tuple[float, float, float, float, float]:
-        busy, total = machine_busy_seconds()
-        return (
-            time.monotonic(),
-            process_cpu_seconds(self.server_pids),
-            process_cpu_seconds(self.pg_pids),
-            busy,
-            total,
-        )
+    @staticmethod
+    def _per_pid(pids: list[int]) -> dict[int, float]:
+        return {pid: process_cpu_seconds([pid]) for pid in pids}
+
+    @staticmethod
+    def _used(start: dict[int, float], now: dict[int, float]) -> float:
+        return sum(max(0.0, cpu - start.get(pid, 0.0)) for pid, cpu in now.items())
 
     def stop(self, generator_cpu: float) -> dict[str, float]:
-        end = self._sample()
-        wall = end[0] - self.start[0]
+        wall = time.monotonic() - self.started
+        server = self._used(self.server_start, self._per_pid(self.server_pids)) / wall
+        postgres = self._used(self.pg_start, self._per_pid(postgres_pids())) / wall
+        busy_now = machine_busy_seconds()
         cores = os.cpu_count() or 1
-        server = (end[1] - self.start[1]) / wall
-        postgres = (end[2] - self.start[2]) / wall
+        busy = (busy_now[0] - self.busy_start[0]) / max(busy_now[1] - self.busy_start[1], 1e-9)
         generator = generator_cpu / wall
-        busy = (end[3] - self.start[3]) / max(end[4] - self.start[4], 1e-9)
         return {
             "server_cores": round(server, 2),
             "postgres_cores": round(postgres, 2),
             "generator_cores": round(generator, 2),
-            # Everything else on the machine: a figure taken while this is above ~0.1 is disturbed.
+            # Everything else on the machine: a figure taken while this is above ~0.15 is disturbed.
             "other_cores": round(max(0.0, busy * cores - server - postgres - generator), 2),
             "machine_busy": round(busy, 2),
         }

@@ -183,6 +183,24 @@ def bridge(
         login_field="login",
         hash_scheme="bcrypt $2y$ cost 10 (legacy table, PostgreSQL)",
     )
+    try:
+        _set_up_bridge(target, workdir, server, legacy_users, legacy_hash, extra_env, db_options)
+    except BaseException:
+        target.cleanup()  # the databases made so far
+        raise
+    target.notes.append(f"{legacy_users:,} legacy users")
+    return target
+
+
+def _set_up_bridge(
+    target: Target,
+    workdir: Path,
+    server: ServerConfig,
+    legacy_users: int,
+    legacy_hash: str,
+    extra_env: dict[str, str],
+    db_options: str,
+) -> None:
     bridge_db = create_database("bench_bridge")
     target.databases.append(bridge_db)
     legacy_db = create_database("bench_portal")
@@ -210,8 +228,7 @@ def bridge(
             "register_client",
             "--client-id",
             CLIENT_ID,
-            "--client-secret",
-            target.client_secret,
+            f"--client-secret={target.client_secret}",  # a secret may begin with "-"
             "--redirect-uri",
             REDIRECT_URI,
             "--trusted",
@@ -226,8 +243,6 @@ def bridge(
         ROOT,
         workdir / "server.log",
     )
-    target.notes.append(f"{legacy_users:,} legacy users")
-    return target
 
 
 # --- stock django-oauth-toolkit --------------------------------------------------------------------
@@ -247,6 +262,17 @@ def stock_dot(workdir: Path, server: ServerConfig, users: int, django_bcrypt_has
         login_field="username",
         hash_scheme="bcrypt cost 10 (Django bcrypt, PostgreSQL); client secret PBKDF2-SHA256 1,000,000 (DOT default)",
     )
+    try:
+        _set_up_stock_dot(target, workdir, server, users, django_bcrypt_hash)
+    except BaseException:
+        target.cleanup()
+        raise
+    return target
+
+
+def _set_up_stock_dot(
+    target: Target, workdir: Path, server: ServerConfig, users: int, django_bcrypt_hash: str
+) -> None:
     project = workdir / "stockdot"
     project.mkdir()
     run(
@@ -298,7 +324,6 @@ def stock_dot(workdir: Path, server: ServerConfig, users: int, django_bcrypt_has
         project,
         workdir / "server.log",
     )
-    return target
 
 
 # --- panva/oidc-provider ---------------------------------------------------------------------------

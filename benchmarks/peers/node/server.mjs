@@ -6,14 +6,17 @@
 // ACCOUNTS_FILE is JSON: {"client": {"client_id", "client_secret", "redirect_uri"},
 // "password_hash": "<bcrypt>", "users": N}. Users user1..userN share the stored bcrypt hash (as the
 // bridge's generate_series legacy table does) and are checked with bcrypt.compare on every login.
-// Store: oidc-provider's own in-memory adapter (one process: an in-memory store cannot be shared
-// by a cluster). Refresh tokens rotate on every use, as the bridge's and stock DOT's do.
+// Store: oidc-provider's own in-memory adapter (MemoryAdapter) over a plain Map: the library's
+// default store is an LRU of 1,000 entries, which at 1,000 refreshes/s evicts tokens that are still
+// live (they came back as invalid_grant). One process: an in-memory store cannot be shared by a
+// cluster. Refresh tokens rotate on every use, as the bridge's and stock DOT's do.
 import http from 'node:http';
 import { readFileSync } from 'node:fs';
 import { generateKeyPairSync } from 'node:crypto';
 
 import bcrypt from 'bcrypt';
 import Provider from 'oidc-provider';
+import MemoryAdapter from 'oidc-provider/lib/adapters/memory_adapter.js';
 
 const [port, accountsFile] = process.argv.slice(2);
 const setup = JSON.parse(readFileSync(accountsFile, 'utf8'));
@@ -40,6 +43,32 @@ function accountFor(login) {
   };
 }
 
+// The library's LRU interface (get, set with maxAge, delete) without the bound.
+class UnboundedStore {
+  #entries = new Map();
+
+  get(key) {
+    const entry = this.#entries.get(key);
+    if (entry === undefined) return undefined;
+    if (entry.expiry !== undefined && entry.expiry <= Date.now()) {
+      this.#entries.delete(key);
+      return undefined;
+    }
+    return entry.value;
+  }
+
+  set(key, value, { maxAge } = {}) {
+    const finite = typeof maxAge === 'number' && maxAge !== Number.POSITIVE_INFINITY;
+    this.#entries.set(key, { value, expiry: finite ? Date.now() + maxAge : undefined });
+    return this;
+  }
+
+  delete(key) {
+    return this.#entries.delete(key);
+  }
+}
+const store = new UnboundedStore();
+
 const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const signingKey = { ...privateKey.export({ format: 'jwk' }), use: 'sig', alg: 'RS256' };
 
@@ -52,6 +81,7 @@ const provider = new Provider(issuer, {
     response_types: ['code'],
     token_endpoint_auth_method: 'client_secret_basic',
   }],
+  adapter: (model) => new MemoryAdapter(model, store),
   jwks: { keys: [signingKey] },
   cookies: { keys: [setup.cookie_key] },
   scopes: SCOPES,
