@@ -173,7 +173,7 @@ def _sync(legacy_user: LegacyUser, subject: Subject, key: str) -> User:
                 old_username=profile.legacy_username,
                 new_username=legacy_user.username,
             )
-    _copy_claims(legacy_user, profile)
+    copy_claims(legacy_user, profile)
     profile.username_key = key
     profile.save()
     user.first_name = (legacy_user.given_name or "")[:150]
@@ -184,7 +184,9 @@ def _sync(legacy_user: LegacyUser, subject: Subject, key: str) -> User:
     return user
 
 
-def _copy_claims(legacy_user: LegacyUser, profile: Profile) -> None:
+def copy_claims(legacy_user: LegacyUser, profile: Profile) -> None:
+    """Copy the claims-relevant values of a legacy row onto a profile (saved or not): the one mapping
+    from a row to claims, used by login and by ``federation_check --user``."""
     profile.legacy_username = legacy_user.username
     profile.name = legacy_user.name or " ".join(
         part for part in (legacy_user.given_name, legacy_user.family_name) if part

@@ -13,9 +13,11 @@ from django.urls import reverse
 
 from accounts.legacy import reset_user_source
 from accounts.legacy.demo import DEMO_USERS, create_demo_database
-from oidc.clients import ClientRegistration, register_client
+from oidc.clients import GLOBUS_CALLBACK, ClientRegistration, register_client
+from oidc.models import Application
 
 DEMO_CLIENT_ID = "demo-rp"
+DEMO_GLOBUS_CLIENT_ID = "globus"
 
 
 def demo_client_file() -> Path:
@@ -52,9 +54,23 @@ class Command(BaseCommand):
                 client_secret=secret,
             )
         )
-        self.print_summary(issuer, secret)
+        globus_created = self.register_globus_client()
+        self.print_summary(issuer, secret, globus_created)
 
-    def print_summary(self, issuer: str, secret: str) -> None:
+    def register_globus_client(self) -> bool:
+        """Globus Auth's client, as `register_client --preset globus` registers it in production, so
+        that `federation_check` has the whole picture. Globus cannot reach a loopback issuer, so its
+        secret is of no use here: it is generated, stored hashed and never shown."""
+        if Application.objects.filter(client_id=DEMO_GLOBUS_CLIENT_ID).exists():
+            return False
+        register_client(
+            ClientRegistration.globus_preset(
+                client_id=DEMO_GLOBUS_CLIENT_ID, client_secret=secrets.token_urlsafe(48)
+            )
+        )
+        return True
+
+    def print_summary(self, issuer: str, secret: str, globus_created: bool) -> None:
         out = self.stdout.write
         out("")
         out(self.style.SUCCESS("idp-bridge demo is ready"))
@@ -62,6 +78,11 @@ class Command(BaseCommand):
         out(f"  Discovery:      {issuer}{reverse('oidc:discovery')}")
         out(f"  Try it:         {issuer}{reverse('demo_rp:home')}  (a built-in relying party)")
         out(f"  Demo client:    client_id={DEMO_CLIENT_ID}  client_secret={secret}")
+        out(
+            f"  Globus client:  client_id={DEMO_GLOBUS_CLIENT_ID}  redirect_uri={GLOBUS_CALLBACK}"
+            f"{'  (registered now)' if globus_created else ''}"
+        )
+        out("  Self-check:     manage.py federation_check --user alice  (docs/globus.md)")
         out("  Demo users (from the demo legacy database):")
         for user in DEMO_USERS:
             out(f"    {user.username:<6} {user.password!r}")
