@@ -156,22 +156,10 @@ def _includes(doc: Mapping[str, object], member: str, wanted: Sequence[str]) -> 
     return [value for value in wanted if value not in values]
 
 
-def check_discovery(issuer: str, doc: Mapping[str, object]) -> list[Check]:
-    found = []
-    served = doc.get("issuer")
-    if served == issuer:
-        found.append(Check("discovery issuer", PASS, f"issuer is exactly {issuer}"))
-    else:
-        found.append(
-            Check(
-                "discovery issuer",
-                FAIL,
-                f"the document says issuer {served!r}, but BRIDGE_ISSUER here is {issuer!r}: Globus "
-                "rejects every ID token when these differ by even a slash",
-                "Run the bridge and this command with the same BRIDGE_ISSUER (the public URL, no "
-                "trailing slash), then restart the bridge.",
-            )
-        )
+def check_discovery(issuer: str, doc: Mapping[str, object], configured: str | None = None) -> list[Check]:
+    """``issuer``: the URL the document was fetched under; ``configured``: BRIDGE_ISSUER here."""
+    configured = issuer if configured is None else configured
+    found = [_check_issuer(issuer, doc.get("issuer"), configured)]
     missing_endpoints = [m for m in REQUIRED_ENDPOINTS if not isinstance(doc.get(m), str) or not doc.get(m)]
     insecure = [
         m
@@ -191,14 +179,56 @@ def check_discovery(issuer: str, doc: Mapping[str, object]) -> list[Check]:
         ("signing algorithm", "id_token_signing_alg_values_supported", [keys.SIGNING_ALGORITHM]),
         ("scopes", "scopes_supported", list(GLOBUS_SCOPES)),
         ("claims", "claims_supported", list(REQUIRED_CLAIMS)),
-        ("client authentication", "token_endpoint_auth_methods_supported", list(GLOBUS_AUTH_METHODS)),
     ):
         missing = _includes(doc, member, wanted)
         if missing:
             found.append(Check(name, FAIL, f"{member} lacks {', '.join(missing)}", _DISCOVERY_FIX))
         else:
             found.append(Check(name, PASS, f"{member} includes {', '.join(wanted)}"))
+    advertised = [
+        m for m in GLOBUS_AUTH_METHODS if not _includes(doc, "token_endpoint_auth_methods_supported", [m])
+    ]
+    if advertised:
+        found.append(
+            Check(
+                "client authentication",
+                PASS,
+                f"token_endpoint_auth_methods_supported includes {', '.join(advertised)}",
+            )
+        )
+    else:
+        found.append(
+            Check(
+                "client authentication",
+                FAIL,
+                f"token_endpoint_auth_methods_supported has neither {' nor '.join(GLOBUS_AUTH_METHODS)}",
+                _DISCOVERY_FIX,
+            )
+        )
     return found
+
+
+def _check_issuer(issuer: str, served: object, configured: str) -> Check:
+    if served == issuer == configured:
+        return Check("discovery issuer", PASS, f"issuer is exactly {issuer}")
+    if served != issuer:
+        detail = (
+            f"the document under {issuer} says issuer {served!r}: Globus requires the two to be equal, "
+            "character for character, and rejects the ID tokens otherwise"
+        )
+    else:
+        detail = f"the document says issuer {served!r}, but BRIDGE_ISSUER here is {configured!r}"
+    if served == configured:
+        fix = (
+            f"Give Globus the discovery URL under BRIDGE_ISSUER, {discovery_url(configured)}, or set "
+            f"BRIDGE_ISSUER={issuer} for the bridge and restart it."
+        )
+    else:
+        fix = (
+            "Run the bridge and this command with the same BRIDGE_ISSUER (the public URL Globus is given, "
+            "no trailing slash), then restart the bridge."
+        )
+    return Check("discovery issuer", FAIL, detail, fix)
 
 
 # --- JWKS ---------------------------------------------------------------------------------------
@@ -494,7 +524,17 @@ def id_token_claims(issuer: str, client_id: str | None, userinfo: Mapping[str, o
 
 
 # --- all of it ----------------------------------------------------------------------------------
-def run(*, issuer: str, user: str | None = None, client_id: str | None = None, timeout: float = 10) -> Report:
+def run(
+    *,
+    issuer: str | None = None,
+    user: str | None = None,
+    client_id: str | None = None,
+    timeout: float = 10,
+) -> Report:
+    """Every check. ``issuer``: the URL to check (default BRIDGE_ISSUER), e.g. the public URL that
+    Globus will be given when this host's environment names another."""
+    configured = settings.BRIDGE_ISSUER
+    issuer = issuer or configured
     report = Report(issuer=issuer, discovery_url=discovery_url(issuer))
     report.checks.append(check_https(issuer))
     doc: dict[str, object] = {}
@@ -512,7 +552,7 @@ def run(*, issuer: str, user: str | None = None, client_id: str | None = None, t
         )
     else:
         report.checks.append(Check("discovery document", PASS, f"fetched {report.discovery_url}"))
-        report.checks += check_discovery(issuer, doc)
+        report.checks += check_discovery(issuer, doc, configured)
         report.checks += _jwks_checks(doc, timeout)
     client_checks, report.globus_client_id = check_globus_client(doc, client_id)
     report.checks += client_checks

@@ -26,6 +26,10 @@ class Command(BaseCommand):
             "--client-id",
             help="The client registered for Globus (default: any client with Globus Auth's redirect URI).",
         )
+        parser.add_argument(
+            "--issuer",
+            help="Check the bridge at this URL instead of BRIDGE_ISSUER (e.g. the public URL Globus is given).",
+        )
         parser.add_argument("--json", action="store_true", help="Print the report as JSON.")
         parser.add_argument(
             "--timeout", type=float, default=10, help="Seconds per HTTP request (default 10)."
@@ -33,7 +37,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         report = federation.run(
-            issuer=settings.BRIDGE_ISSUER,
+            issuer=options["issuer"] or settings.BRIDGE_ISSUER,
             user=options["user"],
             client_id=options["client_id"],
             timeout=options["timeout"],
