@@ -36,7 +36,7 @@ from idp_bridge.net import is_loopback
 from oidc import keys
 from oidc.claims import released_claims
 from oidc.clients import GLOBUS_CALLBACK
-from oidc.models import Application
+from oidc.models import Application, SigningKey
 
 PASS: Final = "PASS"
 FAIL: Final = "FAIL"
@@ -277,14 +277,25 @@ def check_jwks(jwks: Mapping[str, object]) -> list[Check]:
     return found
 
 
-def _check_active_key_first(first: object) -> Check:
-    active = keys.active_signing_key()
+def _thumbprint(key: object) -> str | None:
     try:
-        served_thumbprint = jwk.JWK(**first).thumbprint() if isinstance(first, dict) else None
+        return jwk.JWK(**key).thumbprint() if isinstance(key, dict) else None
     except (JWException, ValueError, TypeError):  # a malformed key is simply not the active one
-        served_thumbprint = None
+        return None
+
+
+def _check_active_key_first(first: object) -> Check:
+    # Read from the key table, public half only: no key is created and none is decrypted here.
+    active = SigningKey.objects.filter(state=SigningKey.State.ACTIVE).first()
+    if active is None:
+        return Check(
+            "active key first",
+            FAIL,
+            "this database has no active signing key, yet the bridge served a JWKS",
+            "Run this command with the bridge's own DATABASE_URL (bin/entrypoint manage federation_check).",
+        )
     first_kid = first.get("kid") if isinstance(first, dict) else None
-    if first_kid == active.kid and served_thumbprint == active.jwk.thumbprint():
+    if first_kid == active.kid and _thumbprint(first) == _thumbprint(active.public_jwk):
         return Check("active key first", PASS, f"the first key is the active signing key {active.kid}")
     return Check(
         "active key first",
@@ -292,7 +303,7 @@ def _check_active_key_first(first: object) -> Check:
         f"the first key is {first_kid!r}, but ID tokens are signed with {active.kid}: clients that use "
         "only the first key (globus-sdk among them) would reject them",
         "After a rotation every instance serves the new JWKS within 30 s: run this again. If it "
-        "persists, the proxy caches /jwks too long or an instance uses another database.",
+        "persists, the proxy caches the JWKS too long or an instance uses another database.",
     )
 
 

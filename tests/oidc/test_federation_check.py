@@ -164,6 +164,23 @@ def test_a_jwks_key_without_kid_fails_and_names_rotate_keys(bridge_url: str, db:
     assert check(report, "active key first")["status"] == "FAIL"
 
 
+def test_a_rotation_passes_at_every_step_with_the_active_key_first(bridge_url: str, db: None) -> None:
+    register_globus()
+    federation_check()  # creates the first signing key
+    call_command("rotate_keys", "--prepublish", stdout=io.StringIO())
+    upcoming = SigningKey.objects.get(state=SigningKey.State.NEXT).kid
+
+    status, report = federation_check()
+    assert status == 0
+    assert check(report, "JWKS keys")["detail"].startswith("2 RSA key(s)")
+    assert upcoming not in check(report, "active key first")["detail"]
+
+    call_command("rotate_keys", "--activate", "--force", stdout=io.StringIO())
+    status, report = federation_check()
+    assert status == 0
+    assert check(report, "active key first")["detail"].endswith(upcoming)
+
+
 @pytest.mark.parametrize(
     ("user", "failing", "detail", "fix"),
     [
