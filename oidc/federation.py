@@ -327,32 +327,33 @@ def _near_misses() -> list[Application]:
     ]
 
 
-def check_globus_client(doc: Mapping[str, object], client_id: str | None) -> tuple[list[Check], str | None]:
-    apps = globus_clients(client_id)
-    if not apps:
-        misses = [] if client_id else _near_misses()
-        if client_id:
-            detail = f"no client {client_id!r} is registered"
-            fix = GLOBUS_CLIENT_FIX.replace("--client-id globus", f"--client-id {client_id}")
-        elif misses:
-            first = misses[0]
-            detail = (
-                f"client {first.client_id!r} has redirect URI(s) {first.redirect_uris or '(none)'}, not "
-                f"exactly {GLOBUS_CALLBACK}"
-            )
-            fix = f"manage.py register_client --preset globus --client-id {first.client_id}"
-        else:
-            detail = f"no client has Globus Auth's redirect URI {GLOBUS_CALLBACK}"
-            fix = GLOBUS_CLIENT_FIX
-        return [Check("Globus client", FAIL, detail, fix)], None
-    app = apps[0]
-    fix = f"manage.py register_client --preset globus --client-id {app.client_id}"
+def _no_globus_client(client_id: str | None) -> Check:
+    if client_id:
+        fix = GLOBUS_CLIENT_FIX.replace("--client-id globus", f"--client-id {client_id}")
+        return Check("Globus client", FAIL, f"no client {client_id!r} is registered", fix)
+    misses = _near_misses()
+    if misses:
+        miss = misses[0]
+        detail = (
+            f"client {miss.client_id!r} has redirect URI(s) {miss.redirect_uris or '(none)'}, not exactly "
+            f"{GLOBUS_CALLBACK}"
+        )
+        return Check(
+            "Globus client",
+            FAIL,
+            detail,
+            f"manage.py register_client --preset globus --client-id {miss.client_id}",
+        )
+    detail = f"no client has Globus Auth's redirect URI {GLOBUS_CALLBACK}"
+    return Check("Globus client", FAIL, detail, GLOBUS_CLIENT_FIX)
+
+
+def _client_problems(app: Application, doc: Mapping[str, object]) -> list[str]:
     problems = []
     if GLOBUS_CALLBACK not in app.redirect_uris.split():
         problems.append(f"its redirect URI(s) {app.redirect_uris or '(none)'} lack {GLOBUS_CALLBACK}")
     if app.client_type != Application.CLIENT_CONFIDENTIAL or not app.client_secret:
         problems.append("it is not a confidential client with a secret")
-        fix += " --generate-secret"
     if app.authorization_grant_type != Application.GRANT_AUTHORIZATION_CODE:
         problems.append(f"its grant type is {app.authorization_grant_type}, not authorization-code")
     if app.algorithm != Application.RS256_ALGORITHM:
@@ -363,12 +364,29 @@ def check_globus_client(doc: Mapping[str, object], client_id: str | None) -> tup
         problems.append(f"its token endpoint auth method is {method}, not one Globus uses")
     elif isinstance(advertised, list) and method not in advertised:
         problems.append(f"its auth method {method} is not in the discovery document")
+    return problems
+
+
+def check_globus_client(doc: Mapping[str, object], client_id: str | None) -> tuple[list[Check], str | None]:
+    """The client Globus Auth signs in with, and its id (None if there is no usable one)."""
+    apps = globus_clients(client_id)
+    if not apps:
+        return [_no_globus_client(client_id)], None
+    app = apps[0]
+    problems = _client_problems(app, doc)
     if problems:
+        fix = f"manage.py register_client --preset globus --client-id {app.client_id}"
+        if app.client_type != Application.CLIENT_CONFIDENTIAL or not app.client_secret:
+            fix += " --generate-secret"
         return [Check("Globus client", FAIL, f"client {app.client_id!r}: " + "; ".join(problems), fix)], None
     consent = "consent page skipped (--trusted)" if app.skip_authorization else "consent page shown"
     detail = (
-        f"client {app.client_id!r}: confidential, {method}, redirect URI {GLOBUS_CALLBACK}, RS256, {consent}"
+        f"client {app.client_id!r}: confidential, {app.token_endpoint_auth_method}, redirect URI "
+        f"{GLOBUS_CALLBACK}, RS256, {consent}"
     )
+    if len(apps) > 1:
+        others = ", ".join(repr(other.client_id) for other in apps[1:])
+        detail += f" (also on Globus's callback: {others}; name the one Globus uses with --client-id)"
     return [Check("Globus client", PASS, detail)], app.client_id
 
 
