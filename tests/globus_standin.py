@@ -445,6 +445,8 @@ class _Handler(BaseHTTPRequestHandler):
                 "scope": "openid profile email",
                 "state": txn,
                 "nonce": s.pending[txn]["upstream_nonce"],
+                # Globus asks the IdP for a fresh login when the app asked Globus for one.
+                **({"prompt": "login"} if p.get("prompt") == "login" else {}),
             }
             return self._redirect(f"{upstream.issuer}/authorize?{urlencode(query)}")
         if s.auto_login is not None:
