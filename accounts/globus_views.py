@@ -133,17 +133,17 @@ def start_view(request: HttpRequest) -> HttpResponse:
         return render_link_page(
             request, profile, status=503, problem=_("Linking to Globus is not available here.")
         )
-    flow = {
-        "state": secrets.token_urlsafe(32),
-        "nonce": secrets.token_urlsafe(32),
+    state, nonce = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    request.session[FLOW_SESSION_KEY] = {
+        "state": state,
+        "nonce": nonce,
         "sub": profile.sub,
         "started": time.time(),
     }
-    request.session[FLOW_SESSION_KEY] = flow
     url = globus.authorize_url(
         redirect_uri=_callback_url(),
-        state=flow["state"],
-        nonce=flow["nonce"],
+        state=state,
+        nonce=nonce,
         required_domain=settings.BRIDGE_USERNAME_DOMAIN,
         reverify=request.POST.get("reverify") == "1",
     )
