@@ -117,3 +117,97 @@ def legacy_audit_recency_check(app_configs: object, **kwargs: object) -> list[ch
             id="accounts.I001",
         )
     ]
+
+
+@checks.register()
+def globus_settings_check(app_configs: object, **kwargs: object) -> list[checks.CheckMessage]:
+    """The bridge as a Globus Auth client and this IdP as Globus knows it (docs/globus-linking.md)."""
+    from idp_bridge.checks import DOMAIN
+
+    client_id, secret = settings.BRIDGE_GLOBUS_CLIENT_ID, settings.BRIDGE_GLOBUS_CLIENT_SECRET
+    if not client_id and not secret:
+        return []  # self-service linking is off (the deploy check below says so)
+    found: list[checks.CheckMessage] = []
+    if not _is_uuid(client_id):
+        found.append(
+            checks.Error(
+                f"BRIDGE_GLOBUS_CLIENT_ID={client_id!r} is not a Globus client id."
+                if client_id
+                else "BRIDGE_GLOBUS_CLIENT_SECRET is set but BRIDGE_GLOBUS_CLIENT_ID is not.",
+                hint="Set BRIDGE_GLOBUS_CLIENT_ID to the Client UUID of the bridge's confidential app at "
+                "app.globus.org (Settings > Developers), or unset both to turn Globus linking off.",
+                id="accounts.E010",
+            )
+        )
+    if not secret:
+        found.append(
+            checks.Error(
+                "BRIDGE_GLOBUS_CLIENT_ID is set but BRIDGE_GLOBUS_CLIENT_SECRET is not.",
+                hint="Create a client secret for that app at app.globus.org and set BRIDGE_GLOBUS_CLIENT_SECRET.",
+                id="accounts.E011",
+            )
+        )
+    if not _is_uuid(settings.BRIDGE_GLOBUS_IDP_ID):
+        found.append(
+            checks.Error(
+                f"BRIDGE_GLOBUS_IDP_ID={settings.BRIDGE_GLOBUS_IDP_ID!r} is not a Globus identity-provider id."
+                if settings.BRIDGE_GLOBUS_IDP_ID
+                else "BRIDGE_GLOBUS_IDP_ID is not set.",
+                hint="Set it to this IdP's id in Globus Auth: GET /v2/api/identity_providers?domains=<your "
+                "domain> answers it once Globus has registered the bridge (docs/globus-linking.md).",
+                id="accounts.E012",
+            )
+        )
+    domains = settings.BRIDGE_GLOBUS_IDP_DOMAINS
+    bad = [d for d in domains if not DOMAIN.match(d)]
+    if bad or settings.BRIDGE_USERNAME_DOMAIN not in domains:
+        found.append(
+            checks.Error(
+                f"BRIDGE_GLOBUS_IDP_DOMAINS={' '.join(domains)!r} "
+                + (
+                    f"has {bad[0]!r}, which is not a domain."
+                    if bad
+                    else "does not include BRIDGE_USERNAME_DOMAIN."
+                ),
+                hint="List the domains Globus registered for this IdP, separated by spaces; one of them must be "
+                f"BRIDGE_USERNAME_DOMAIN ({settings.BRIDGE_USERNAME_DOMAIN!r}), which usernames end with.",
+                id="accounts.E013",
+            )
+        )
+    return found
+
+
+@checks.register(deploy=True)
+def globus_linking_deploy_check(app_configs: object, **kwargs: object) -> list[checks.CheckMessage]:
+    import os
+
+    if not settings.BRIDGE_GLOBUS_CLIENT_ID:
+        return [
+            checks.Info(
+                "Self-service Globus linking is off (BRIDGE_GLOBUS_CLIENT_ID is not set).",
+                hint="Register the bridge as a confidential app at app.globus.org and set BRIDGE_GLOBUS_CLIENT_ID, "
+                "BRIDGE_GLOBUS_CLIENT_SECRET and BRIDGE_GLOBUS_IDP_ID (docs/globus-linking.md).",
+                id="accounts.I010",
+            )
+        ]
+    override = os.environ.get("GLOBUS_SDK_SERVICE_URL_AUTH", "")
+    if override:
+        return [
+            checks.Warning(
+                f"GLOBUS_SDK_SERVICE_URL_AUTH={override!r}: Globus links are checked against that server, "
+                "not auth.globus.org.",
+                hint="Unset GLOBUS_SDK_SERVICE_URL_AUTH in production; it is meant for staging and tests.",
+                id="accounts.W010",
+            )
+        ]
+    return []
+
+
+def _is_uuid(value: str) -> bool:
+    import uuid
+
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True

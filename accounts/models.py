@@ -122,3 +122,45 @@ class AuthenticationEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} at {self.occurred_at:%Y-%m-%d %H:%M:%S} ({self.amr})"
+
+
+class GlobusIdentityLink(models.Model):
+    """A portal account (its ledger ``Subject``, never a username) tied to one Globus identity.
+
+    Globus identity ids are UUIDs that are never reused, so the link keys on ``identity_id``; the
+    Globus username is kept only as it was at link time (usernames can change or be reused). At most
+    one link per subject is *effective* (the identity Globus users of this IdP are known by); other
+    identities of the same person may be recorded with ``effective=False``. The policy that decides
+    what may be effective lives in ``accounts.globus_links``; every change is in the audit trail.
+    """
+
+    class Method(models.TextChoices):
+        SELF_SERVICE = "self_service", "self-service Globus login"
+        ADMIN = "admin", "administrator"
+        IMPORT = "import", "import"
+
+    class Proof(models.TextChoices):
+        GLOBUS_LOGIN = "globus_login", "proven by a Globus login"
+        ADMIN_ASSERTION = "admin_assertion", "asserted by an administrator"
+
+    subject = models.ForeignKey(Subject, on_delete=models.PROTECT, related_name="globus_links")
+    identity_id = models.UUIDField(unique=True, editable=False)
+    username = models.CharField(max_length=255, help_text="The Globus username when the link was made")
+    identity_provider = models.UUIDField(help_text="The Globus identity provider id of this identity")
+    identity_status = models.CharField(max_length=32, blank=True, help_text="used, unused, private or closed")
+    method = models.CharField(max_length=16, choices=Method.choices)
+    proof = models.CharField(max_length=16, choices=Proof.choices)
+    effective = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    verified_at = models.DateTimeField(null=True, blank=True, help_text="Last proven by a Globus login")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subject"], condition=models.Q(effective=True), name="one_effective_globus_link"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.username} ({self.identity_id})"

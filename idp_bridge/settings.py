@@ -245,6 +245,19 @@ BRIDGE_READY_REQUIRES_LEGACY = env.boolean("BRIDGE_READY_REQUIRES_LEGACY", False
 BRIDGE_METRICS_TOKEN = env.optional("BRIDGE_METRICS_TOKEN", "")
 BRIDGE_METRICS_ALLOW = env.networks("BRIDGE_METRICS_ALLOW")
 
+# --- Globus Auth: linking portal accounts to Globus identities (docs/globus-linking.md) ----------
+# The bridge is itself a confidential Globus Auth client (registered at app.globus.org), so users can
+# prove which Globus identity is theirs. Unset BRIDGE_GLOBUS_CLIENT_ID turns self-service linking off.
+# GLOBUS_SDK_SERVICE_URL_AUTH (globus-sdk's own variable) points the SDK at a staging Globus Auth.
+BRIDGE_GLOBUS_CLIENT_ID = env.optional("BRIDGE_GLOBUS_CLIENT_ID", "")
+BRIDGE_GLOBUS_CLIENT_SECRET = env.optional("BRIDGE_GLOBUS_CLIENT_SECRET", "")  # checked by accounts.E011
+# This IdP as Globus knows it: its identity-provider id and the domain(s) of its usernames.
+BRIDGE_GLOBUS_IDP_ID = env.optional("BRIDGE_GLOBUS_IDP_ID", "").lower()
+BRIDGE_GLOBUS_IDP_DOMAINS = [
+    d.lower() for d in env.words("BRIDGE_GLOBUS_IDP_DOMAINS", BRIDGE_USERNAME_DOMAIN)
+]
+BRIDGE_GLOBUS_TIMEOUT = env.number("BRIDGE_GLOBUS_TIMEOUT", 10, minimum=1)
+
 # --- OAuth 2.0 / OpenID Connect (django-oauth-toolkit) ----------------------------------------
 OAUTH2_PROVIDER_APPLICATION_MODEL = "oidc.Application"
 OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oidc.AccessToken"

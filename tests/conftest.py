@@ -6,6 +6,7 @@ import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from django.conf import settings
@@ -13,6 +14,9 @@ from django.conf import settings
 from accounts.legacy import reset_user_source
 from accounts.legacy.demo import PORTAL_USERS_DDL
 from tests.factories.hashes import make_hash
+
+if TYPE_CHECKING:
+    from tests.globus_standin import GlobusAuthStandIn
 
 TEST_RP_SECRET = "test-rp-secret-" + "s" * 40
 
@@ -167,3 +171,47 @@ def bridge_url(live_server, settings) -> str:
     settings.BRIDGE_ISSUER = url
     settings.OAUTH2_PROVIDER = {**settings.OAUTH2_PROVIDER, "OIDC_ISS_ENDPOINT": url}
     return url
+
+
+# --- Globus Auth --------------------------------------------------------------------------------
+GLOBUS_CALLBACK_PATH = "/account/globus/callback"
+
+
+@pytest.fixture
+def globus_auth(settings, monkeypatch) -> Iterator[GlobusAuthStandIn]:
+    """A local Globus Auth on a real port; globus-sdk reaches it through GLOBUS_SDK_SERVICE_URL_AUTH.
+
+    The bridge is registered with it as a confidential client, and this IdP is known to it as an
+    identity provider (``BRIDGE_IDP``) for BRIDGE_USERNAME_DOMAIN. Use ``globus_chain`` to make the
+    stand-in federate a live bridge as its upstream IdP.
+    """
+    from tests.globus_standin import BRIDGE_CLIENT_ID, BRIDGE_CLIENT_SECRET, BRIDGE_IDP, GlobusAuthStandIn
+
+    standin = GlobusAuthStandIn()
+    url = standin.start()
+    monkeypatch.setenv("GLOBUS_SDK_SERVICE_URL_AUTH", url + "/")
+    settings.BRIDGE_GLOBUS_CLIENT_ID = BRIDGE_CLIENT_ID
+    settings.BRIDGE_GLOBUS_CLIENT_SECRET = BRIDGE_CLIENT_SECRET
+    settings.BRIDGE_GLOBUS_IDP_ID = BRIDGE_IDP
+    settings.BRIDGE_GLOBUS_IDP_DOMAINS = [settings.BRIDGE_USERNAME_DOMAIN]
+    standin.add_provider(BRIDGE_IDP, "Example Research Portal", "bridge", [settings.BRIDGE_USERNAME_DOMAIN])
+    standin.add_client(
+        BRIDGE_CLIENT_ID, BRIDGE_CLIENT_SECRET, [settings.BRIDGE_ISSUER + GLOBUS_CALLBACK_PATH]
+    )
+    yield standin
+    standin.stop()
+
+
+@pytest.fixture
+def globus_chain(globus_auth, bridge_url, make_client, settings) -> GlobusAuthStandIn:
+    """The stand-in federates the live bridge as its upstream IdP, exactly as Globus would: it is a
+    confidential client of the bridge whose redirect URI is Globus's callback path on its own host."""
+    from tests.globus_standin import BRIDGE_IDP, CALLBACK_PATH, UPSTREAM_CLIENT_ID
+
+    client = make_client(UPSTREAM_CLIENT_ID, trusted=True, redirect_uri=globus_auth.url + CALLBACK_PATH)
+    globus_auth.federate(bridge_url, BRIDGE_IDP, [settings.BRIDGE_USERNAME_DOMAIN])
+    globus_auth.upstream.client_secret = client.client_secret  # type: ignore[union-attr]
+    globus_auth.clients[settings.BRIDGE_GLOBUS_CLIENT_ID].redirect_uris.append(
+        bridge_url + GLOBUS_CALLBACK_PATH
+    )
+    return globus_auth
