@@ -122,7 +122,9 @@ class Pages:
         report = AxeReport(name, result)
         (ARTIFACTS / f"{name}.axe.json").write_text(json.dumps(result, indent=2))
         self.reports.append(report)
-        assert not report.failing, f"axe-core found serious or critical problems on {name}:\n{report.summary()}"
+        assert not report.failing, (
+            f"axe-core found serious or critical problems on {name}:\n{report.summary()}"
+        )
         return report
 
 

@@ -21,9 +21,7 @@ PASSWORD = "correct horse battery staple"
 
 @pytest.fixture
 def alice(portal: Portal) -> tuple[str, str]:
-    portal.add_user(
-        "alice", PASSWORD, email="alice@example.org", first_name="Alice", last_name="Smith"
-    )
+    portal.add_user("alice", PASSWORD, email="alice@example.org", first_name="Alice", last_name="Smith")
     return "alice", PASSWORD
 
 
@@ -71,7 +69,9 @@ def test_a_whole_sign_in_through_a_relying_party(pages: Pages, demo_rp: str, ali
     alert = pages.driver.find_element(By.CSS_SELECTOR, "[role=alert]")
     assert alert.text == "The username or password is incorrect."
     password = pages.driver.find_element(By.ID, "id_password")
-    assert password.get_attribute("aria-describedby") == "login-error", "the error is announced with the field"
+    assert password.get_attribute("aria-describedby") == "login-error", (
+        "the error is announced with the field"
+    )
     assert pages.driver.switch_to.active_element == password, "focus goes back to the password"
     assert pages.driver.find_element(By.ID, "id_login").get_attribute("value") == alice[0]
     pages.check("login-error")
@@ -115,14 +115,14 @@ def test_a_whole_sign_in_through_a_relying_party(pages: Pages, demo_rp: str, ali
 def test_error_pages_say_what_happened_and_what_to_do(
     pages: Pages, demo_rp: str, alice: tuple[str, str], settings: Any
 ) -> None:
-    pages.open("/authorize?response_type=code&scope=openid&client_id=no-such-app&redirect_uri=https://x.example/cb")
+    pages.open(
+        "/authorize?response_type=code&scope=openid&client_id=no-such-app&redirect_uri=https://x.example/cb"
+    )
     assert "not registered with this sign-in service" in pages.text()
     pages.check("error-unknown-client")
 
     callback = f"{demo_rp}callback"
-    pages.open(
-        f"/authorize?response_type=code&scope=openid&client_id=demo-rp&redirect_uri={callback}x"
-    )
+    pages.open(f"/authorize?response_type=code&scope=openid&client_id=demo-rp&redirect_uri={callback}x")
     text = pages.text()
     assert "an address it has not registered here" in text
     assert "x.example" not in pages.driver.current_url
@@ -184,9 +184,11 @@ def test_campus_branding_changes_every_page_without_a_template(pages: Pages, set
     logo = pages.driver.find_element(By.CSS_SELECTOR, "img.logo")
     assert pages.driver.execute_script("return arguments[0].naturalWidth", logo) > 0, "the logo loads"
     footer = pages.driver.find_element(By.CSS_SELECTOR, "footer")
-    assert [a.text for a in footer.find_elements(By.CSS_SELECTOR, "nav a")] == ["Privacy notice", "Accessibility"]
+    assert [a.text for a in footer.find_elements(By.CSS_SELECTOR, "nav a")] == [
+        "Privacy notice",
+        "Accessibility",
+    ]
     assert "research-help@example.edu" in footer.text
     forgot = pages.driver.find_element(By.LINK_TEXT, "Forgot your password?")
     assert forgot.get_attribute("href") == "https://portal.example.edu/reset"
     pages.check("login-branded")
-
