@@ -107,7 +107,13 @@ def test_a_whole_sign_in_through_a_relying_party(pages: Pages, demo_rp: str, ali
     pages.open("/account/")
     assert pages.driver.find_elements(By.ID, "id_password"), "signed out: the account page asks to sign in"
 
-    pages.open("/logged-out")
+    fill(pages, "id_login", alice[0])
+    fill(pages, "id_password", alice[1])
+    click(pages, "button[type=submit]")
+    pages.open("/logout")  # signing out at the bridge itself asks first
+    assert "Sign out of the sign-in service?" in pages.text()
+    pages.check("logout-confirm")
+    click(pages, "button[name=allow]")
     assert "You are signed out" in pages.text()
     pages.check("logged-out")
 
