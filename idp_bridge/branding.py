@@ -7,6 +7,7 @@ plain http or ``javascript:`` is a phishing aid; a colour pair under WCAG AA con
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -14,6 +15,7 @@ from django.conf import settings
 from django.core import checks
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.http import HttpRequest, HttpResponse
 
 # Links and the primary colour appear on this background (the page's card).
 PAGE_BACKGROUND = "#ffffff"
@@ -36,6 +38,15 @@ class Branding:
     def has_support(self) -> bool:
         return bool(self.support_email or self.support_url)
 
+    @property
+    def stylesheet(self) -> str:
+        return f":root {{ --accent: {self.primary}; --accent-ink: {self.primary_text}; }}\n"
+
+    @property
+    def stylesheet_version(self) -> str:
+        """Part of the stylesheet's URL, so browsers fetch it again when the colours change."""
+        return hashlib.sha256(self.stylesheet.encode()).hexdigest()[:12]
+
 
 def current() -> Branding:
     return Branding(
@@ -48,6 +59,14 @@ def current() -> Branding:
         footer_links=tuple(settings.BRIDGE_FOOTER_LINKS),
         forgot_password_url=settings.BRIDGE_FORGOT_PASSWORD_URL,
     )
+
+
+def stylesheet_view(request: HttpRequest) -> HttpResponse:
+    """The brand colours as CSS custom properties: a stylesheet from this site, not an inline
+    <style>, so the Content-Security-Policy can keep ``style-src 'self'``."""
+    response = HttpResponse(current().stylesheet, content_type="text/css; charset=utf-8")
+    response["Cache-Control"] = "public, max-age=86400"  # the URL changes with the colours
+    return response
 
 
 # --- contrast (WCAG 2.1, "relative luminance" and "contrast ratio") -----------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
@@ -75,6 +77,11 @@ def ids(found: list) -> list[str]:
     return [message.id for message in found]
 
 
+def test_the_stylesheet_url_changes_with_the_colours():
+    assert brand().stylesheet_version != brand(primary="#6a1b4d").stylesheet_version
+    assert brand().stylesheet_version == brand(institution_name="Other").stylesheet_version
+
+
 def test_the_defaults_have_no_problems():
     assert branding.problems(brand(), https_required=True) == []
 
@@ -137,7 +144,10 @@ def test_branding_reaches_the_page(client, settings):
     settings.BRIDGE_FOOTER_LINKS = [("Privacy notice", "https://example.edu/privacy")]
     settings.BRIDGE_FORGOT_PASSWORD_URL = "https://portal.example.edu/reset"
     page = client.get(LOGIN).content.decode()
-    assert "--accent: #6a1b4d" in page
+    stylesheet = re.search(r'<link rel="stylesheet" href="(/branding\.css\?v=\w+)">', page)[1]
+    css = client.get(stylesheet)
+    assert css["Content-Type"].startswith("text/css")
+    assert "--accent: #6a1b4d;" in css.content.decode()
     assert "Sign in · Example State University" in page
     assert '<a href="https://example.edu/privacy">Privacy notice</a>' in page
     assert 'href="mailto:help@example.edu"' in page
