@@ -299,9 +299,13 @@ BAD_REDIRECT = gettext_lazy(
 
 
 def explain(error: oauth_errors.OAuth2Error) -> str | None:
-    if isinstance(error, oauth_errors.InvalidClientIdError | oauth_errors.MissingClientIdError):
-        return str(UNKNOWN_CLIENT)
-    if isinstance(error, oauth_errors.InvalidClientError | oauth_errors.UnauthorizedClientError):
+    """Plain words for the errors that stop at the bridge's own page (RFC 6749 4.1.2.1), or None."""
+    if isinstance(
+        error,
+        oauth_errors.InvalidClientIdError
+        | oauth_errors.MissingClientIdError
+        | oauth_errors.InvalidClientError,
+    ):
         return str(UNKNOWN_CLIENT)
     if isinstance(
         error,

@@ -45,16 +45,20 @@ def test_the_globus_area_renders_nothing_without_a_link(client, user):
     assert "Globus" not in page
 
 
-def test_the_globus_area_shows_a_link_when_the_view_passes_one(rf: RequestFactory):
+def test_the_globus_area_shows_the_link_the_view_passes(rf: RequestFactory):
     link = SimpleNamespace(
         username="ajones@globusid.org",
         identity_id="0f5b2c4e-0000-4000-8000-000000000001",
-        linked_at=datetime(2026, 11, 1, tzinfo=UTC),
-        manage_url="/globus/link",
+        created_at=datetime(2026, 11, 1, tzinfo=UTC),
     )
-    html = render_to_string("oidc/account_globus.html", {"globus_link": link}, request=rf.get("/"))
-    assert "Linked Globus identity" in html and "ajones@globusid.org" in html
-    assert '<a href="/globus/link">' in html and "2026-11-01" in html
+    context = {"globus_link": link, "globus_manage_url": "/account/globus/"}
+    html = render_to_string("oidc/account_globus.html", context, request=rf.get("/"))
+    assert "Linked Globus identity" in html and "ajones@globusid.org" in html and "2026-11-01" in html
+    assert '<a href="/account/globus/">Manage the link</a>' in html
+    unlinked = render_to_string(
+        "oidc/account_globus.html", {"globus_manage_url": "/account/globus/"}, request=rf.get("/")
+    )
+    assert "No Globus identity is linked" in unlinked and "Link your Globus identity" in unlinked
 
 
 def test_consent_not_remembered_when_the_user_unticks_it(client, user, rp):
