@@ -90,6 +90,23 @@ class Pages:
 
     def open(self, path: str) -> None:
         self.driver.get(self.base_url + path if path.startswith("/") else path)
+        self.wait_until_loaded()
+
+    def wait_until_loaded(self) -> None:
+        from selenium.webdriver.support.wait import WebDriverWait
+
+        WebDriverWait(self.driver, 15).until(
+            lambda driver: driver.execute_script("return document.readyState") == "complete"
+        )
+
+    def find(self, selector: str) -> Any:
+        """The element, once the page holding it is loaded and it can be clicked or typed into."""
+        from selenium.webdriver.common.by import By
+        from selenium.webdriver.support.expected_conditions import element_to_be_clickable
+        from selenium.webdriver.support.wait import WebDriverWait
+
+        self.wait_until_loaded()
+        return WebDriverWait(self.driver, 15).until(element_to_be_clickable((By.CSS_SELECTOR, selector)))
 
     def navigate(self, action: Any) -> None:
         """Do something that loads a new page (a click, Enter in a form) and wait until it has."""
@@ -100,9 +117,7 @@ class Pages:
         old = self.driver.find_element(By.TAG_NAME, "html")
         action()
         WebDriverWait(self.driver, 15).until(staleness_of(old))
-        WebDriverWait(self.driver, 15).until(
-            lambda driver: driver.execute_script("return document.readyState") == "complete"
-        )
+        self.wait_until_loaded()
 
     def text(self) -> str:
         from selenium.webdriver.common.by import By

@@ -46,14 +46,14 @@ def demo_rp(bridge_url: str, db: None) -> str:
 
 
 def fill(pages: Pages, field_id: str, value: str) -> None:
-    element = pages.driver.find_element(By.ID, field_id)
+    element = pages.find(f"#{field_id}")
     element.clear()
     element.send_keys(value)
 
 
 def click(pages: Pages, selector: str) -> None:
     """Click something that loads a new page."""
-    pages.navigate(pages.driver.find_element(By.CSS_SELECTOR, selector).click)
+    pages.navigate(lambda: pages.find(selector).click())
 
 
 def test_a_whole_sign_in_through_a_relying_party(pages: Pages, demo_rp: str, alice: tuple[str, str]) -> None:
