@@ -13,6 +13,7 @@ COPY accounts accounts
 COPY oidc oidc
 COPY audit audit
 COPY templates templates
+COPY locale locale
 COPY bin bin
 COPY manage.py ./
 RUN pip install --no-cache-dir -c constraints.txt . \

@@ -112,7 +112,6 @@ class LoginView(View):
             "next": next_url,
             "client_name": client_name_for(next_url),
             "reauthenticating": current_portal_session(request) is not None,
-            "forgot_password_url": settings.BRIDGE_FORGOT_PASSWORD_URL,
         }
         return render(request, self.template_name, context, status=status)
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core import checks
 
-from idp_bridge import env
+from idp_bridge import branding, env
 from idp_bridge.net import is_loopback
 
 DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$|^localhost$")
@@ -60,6 +61,24 @@ def environment_check(app_configs: object, **kwargs: object) -> list[checks.Chec
                 "BRIDGE_DEMO is on for a non-loopback issuer.",
                 hint="Demo mode adds a test relying party and demo accounts; unset BRIDGE_DEMO in production.",
                 id="idp_bridge.E006",
+            )
+        )
+    return found
+
+
+@checks.register()
+def branding_check(app_configs: object, **kwargs: object) -> list[checks.CheckMessage]:
+    """Links on the sign-in pages must be safe; colours should keep WCAG AA contrast."""
+    https_required = urlsplit(settings.BRIDGE_ISSUER).scheme == "https"
+    found = branding.problems(branding.current(), https_required=https_required)
+    template_dir = settings.BRIDGE_TEMPLATE_DIR
+    if template_dir and not Path(template_dir).is_dir():
+        found.append(
+            checks.Error(
+                f"BRIDGE_TEMPLATE_DIR={template_dir!r} is not a directory.",
+                hint="Point BRIDGE_TEMPLATE_DIR at the directory holding your base.html (docs/branding.md), "
+                "or unset it.",
+                id="branding.E003",
             )
         )
     return found

@@ -87,3 +87,38 @@ def networks(name: str) -> list[IPv4Network | IPv6Network]:
                 (name, f"has {word!r}, which is not an address or network; use e.g. 10.0.0.0/8")
             )
     return found
+
+
+HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
+
+
+def colour(name: str, default: str) -> str:
+    """A CSS hex colour, ``#rgb`` or ``#rrggbb``, returned as lower-case ``#rrggbb``."""
+    value = optional(name, default)
+    digits = value.removeprefix("#")
+    if not value.startswith("#") or len(digits) not in (3, 6) or any(c not in HEX_DIGITS for c in digits):
+        problems.invalid.append((name, f"is {value!r}; use a hex colour such as {default}"))
+        return default
+    if len(digits) == 3:
+        digits = "".join(c * 2 for c in digits)
+    return "#" + digits.lower()
+
+
+def links(name: str) -> list[tuple[str, str]]:
+    """Labelled links, ``Label=URL|Label=URL``, e.g. ``Privacy=https://example.edu/privacy``.
+
+    Only the format is checked here; whether each URL is acceptable (https, or a path on this site)
+    depends on the issuer and is a system check (idp_bridge.checks).
+    """
+    found: list[tuple[str, str]] = []
+    for item in optional(name, "").split("|"):
+        label, sep, url = (part.strip() for part in item.partition("="))
+        if not item.strip():
+            continue
+        if not sep or not label or not url:
+            problems.invalid.append(
+                (name, f"has {item.strip()!r}; write each link as Label=URL and separate links with |")
+            )
+            continue
+        found.append((label, url))
+    return found

@@ -44,8 +44,19 @@ BRIDGE_KEY_ENCRYPTION_SECRET = env.required(
 BRIDGE_EMAIL_VERIFIED = env.boolean("BRIDGE_EMAIL_VERIFIED", False)
 BRIDGE_ACR = env.optional("BRIDGE_ACR", "urn:idp-bridge:acr:password")
 BRIDGE_DEMO = env.boolean("BRIDGE_DEMO", False)
-BRIDGE_FORGOT_PASSWORD_URL = env.optional("BRIDGE_FORGOT_PASSWORD_URL", "")
+
+# --- What users see (docs/branding.md; checked by idp_bridge.branding) ------------------------
 BRIDGE_INSTITUTION_NAME = env.optional("BRIDGE_INSTITUTION_NAME", "Research Portal")
+BRIDGE_LOGO_URL = env.optional("BRIDGE_LOGO_URL", "")
+BRIDGE_COLOR_PRIMARY = env.colour("BRIDGE_COLOR_PRIMARY", "#1f4e8c")
+BRIDGE_COLOR_PRIMARY_TEXT = env.colour("BRIDGE_COLOR_PRIMARY_TEXT", "#ffffff")
+BRIDGE_SUPPORT_EMAIL = env.optional("BRIDGE_SUPPORT_EMAIL", "")
+BRIDGE_SUPPORT_URL = env.optional("BRIDGE_SUPPORT_URL", "")
+BRIDGE_FOOTER_LINKS = env.links("BRIDGE_FOOTER_LINKS")
+BRIDGE_FORGOT_PASSWORD_URL = env.optional("BRIDGE_FORGOT_PASSWORD_URL", "")
+# A directory searched before the bundled templates: a base.html there that extends
+# "bridge/layout.html" and overrides one block re-brands every page (docs/branding.md).
+BRIDGE_TEMPLATE_DIR = env.optional("BRIDGE_TEMPLATE_DIR", "")
 
 _issuer_parts = urlsplit(BRIDGE_ISSUER)
 ISSUER_IS_HTTPS = _issuer_parts.scheme == "https"
@@ -125,6 +136,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The pages speak the browser's language (Accept-Language) when a translation exists.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -136,13 +149,14 @@ WSGI_APPLICATION = "idp_bridge.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        "DIRS": [*([Path(BRIDGE_TEMPLATE_DIR)] if BRIDGE_TEMPLATE_DIR else []), BASE_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
                 "idp_bridge.context_processors.branding",
             ],
         },
@@ -214,6 +228,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 100
 
 LANGUAGE_CODE = "en"
+# English and one more, proving every string is translatable (locale/; docs/branding.md says how
+# to add a language). Names are written in their own language, as a language menu shows them.
+LANGUAGES = [("en", "English"), ("fr", "Français")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -2,8 +2,11 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
+from idp_bridge import branding
+
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("branding.css", branding.stylesheet_view, name="branding-css"),
     path("", include("oidc.urls")),
     path("", include("accounts.urls")),
 ]

@@ -11,6 +11,8 @@ from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 
 from django.conf import settings
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Profile
 
@@ -24,17 +26,17 @@ SCOPE_CLAIMS: Mapping[str, tuple[str, ...]] = MappingProxyType(
 SUPPORTED_CLAIMS: tuple[str, ...] = tuple(dict.fromkeys(c for cs in SCOPE_CLAIMS.values() for c in cs))
 # Claims about the authentication event, not the user; the ID token always carries them.
 AUTHENTICATION_CLAIMS = ("auth_time", "acr", "amr")
-# What the consent page calls each claim.
-CLAIM_LABELS: Mapping[str, str] = MappingProxyType(
+# What the consent and account pages call each claim (translated when shown).
+CLAIM_LABELS: Mapping[str, str | Promise] = MappingProxyType(
     {
-        "sub": "A permanent identifier for your account",
-        "name": "Your name",
-        "given_name": "Your given name",
-        "family_name": "Your family name",
-        "preferred_username": "Your username",
-        "organization": "Your organization",
-        "email": "Your email address",
-        "email_verified": "Whether your email address is verified",
+        "sub": _("A permanent identifier for your account"),
+        "name": _("Your name"),
+        "given_name": _("Your given name"),
+        "family_name": _("Your family name"),
+        "preferred_username": _("Your username"),
+        "organization": _("Your organization"),
+        "email": _("Your email address"),
+        "email_verified": _("Whether your email address is verified"),
     }
 )
 

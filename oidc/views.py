@@ -15,6 +15,7 @@ import secrets
 import time
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth import logout
@@ -29,6 +30,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
 from django.utils.decorators import method_decorator
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
@@ -112,7 +115,12 @@ class AuthorizeView(OAuthLibMixin, View):
     # --- GET: the authorization request ----------------------------------------------------------
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if len(request.GET.getlist("redirect_uri")) != 1:
-            return error_page(request, "invalid_request", "The request must name exactly one redirect_uri.")
+            return error_page(
+                request,
+                "invalid_request",
+                "The request must name exactly one redirect_uri.",
+                explanation=str(BAD_REDIRECT),
+            )
         try:
             scopes, credentials = self.validate_authorization_request(request)
         except OAuthToolkitError as error:
@@ -193,6 +201,8 @@ class AuthorizeView(OAuthLibMixin, View):
         released = claims_module.released_claims(session.profile, scopes, credentials.get("claims"))
         context = {
             "application": application,
+            # Where the user goes next, so a look-alike application name cannot hide it.
+            "return_host": urlsplit(credentials["redirect_uri"]).hostname,
             "pending_id": pending_id,
             "released": [
                 (claims_module.CLAIM_LABELS.get(n, n), released[n]) for n in claim_names if n in released
@@ -206,25 +216,33 @@ class AuthorizeView(OAuthLibMixin, View):
             return error_page(
                 request,
                 "login_required",
-                "Your sign-in expired. Go back to the application and sign in again.",
+                "The portal session ended before consent was given.",
+                explanation=_("Your sign-in expired. Go back to the application and sign in again."),
             )
         pending = take_pending(request, request.POST.get("pending", ""))
         if pending is None:
             return error_page(
                 request,
                 "invalid_request",
-                "This consent page has expired. Go back to the application and try again.",
+                "The consent form was already used or has expired.",
+                explanation=_("This consent page has expired. Go back to the application and try again."),
             )
         scopes, credentials = pending
         application = Application.objects.filter(client_id=credentials["client_id"]).first()
         if application is None:
-            return error_page(request, "invalid_client", "The application is no longer registered.")
+            return error_page(
+                request,
+                "invalid_client",
+                "The client was removed while the user was deciding.",
+                explanation=_("The application is no longer registered with this sign-in service."),
+            )
         if "allow" not in request.POST:
             error = oauth_errors.AccessDeniedError(state=credentials.get("state"))
             error.redirect_uri = credentials["redirect_uri"]
             return self.error_response(OAuthToolkitError(error=error), application)
-        claim_names = claims_module.claim_names_for(scopes, credentials.get("claims"))
-        record_consent(request.user, application, scopes, claim_names)
+        if request.POST.get("remember"):  # "Remember my choice", ticked by default on the page
+            claim_names = claims_module.claim_names_for(scopes, credentials.get("claims"))
+            record_consent(request.user, application, scopes, claim_names)
         return self.issue_code(request, application, scopes, credentials)
 
     # --- shared ------------------------------------------------------------------------------------
@@ -254,7 +272,11 @@ class AuthorizeView(OAuthLibMixin, View):
         if isinstance(error, FatalClientError) or not oauthlib_error.redirect_uri or application is None:
             # Client or redirect URI unknown: never redirect anywhere (RFC 6749 4.1.2.1).
             return error_page(
-                self.request, oauthlib_error.error, oauthlib_error.description, oauthlib_error.status_code
+                self.request,
+                oauthlib_error.error,
+                oauthlib_error.description,
+                oauthlib_error.status_code,
+                explanation=explain(oauthlib_error),
             )
         params = [*oauthlib_error.twotuples, ("iss", settings.BRIDGE_ISSUER)]
         return redirect_to_client(add_params_to_uri(oauthlib_error.redirect_uri, params), application)
@@ -264,10 +286,47 @@ def redirect_to_client(uri: str, application: Application) -> HttpResponse:
     return OAuth2ResponseRedirect(uri, application.get_allowed_schemes())
 
 
-def error_page(request: HttpRequest, error: str, description: str | None, status: int = 400) -> HttpResponse:
-    return render(
-        request, "oidc/error.html", {"error": error, "description": description}, status=max(status, 400)
-    )
+# What the user reads on the error page: plain words in their language. The OAuth error code and
+# oauthlib's English description stay below them, for the application's administrators.
+UNKNOWN_CLIENT = gettext_lazy(
+    "The application that sent you here is not registered with this sign-in service, "
+    "or the link you followed is damaged."
+)
+BAD_REDIRECT = gettext_lazy(
+    "The application asked to send you back to an address it has not registered here. "
+    "To protect your account, you were not sent there."
+)
+
+
+def explain(error: oauth_errors.OAuth2Error) -> str | None:
+    """Plain words for the errors that stop at the bridge's own page (RFC 6749 4.1.2.1), or None."""
+    if isinstance(
+        error,
+        oauth_errors.InvalidClientIdError
+        | oauth_errors.MissingClientIdError
+        | oauth_errors.InvalidClientError,
+    ):
+        return str(UNKNOWN_CLIENT)
+    if isinstance(
+        error,
+        oauth_errors.MismatchingRedirectURIError
+        | oauth_errors.InvalidRedirectURIError
+        | oauth_errors.MissingRedirectURIError,
+    ):
+        return str(BAD_REDIRECT)
+    return None
+
+
+def error_page(
+    request: HttpRequest,
+    error: str,
+    description: str | None,
+    status: int = 400,
+    *,
+    explanation: str | None = None,
+) -> HttpResponse:
+    context = {"error": error, "description": description, "explanation": explanation}
+    return render(request, "oidc/error.html", context, status=max(status, 400))
 
 
 def redirectable_client(request: HttpRequest, error: OAuthToolkitError) -> Application | None:

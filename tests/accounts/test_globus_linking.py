@@ -59,6 +59,12 @@ def refusals():
     return list(AuditEvent.objects.filter(event="globus.link_refused").values_list("reason", flat=True))
 
 
+def test_the_account_page_has_no_globus_area_when_linking_is_off(signed_in, settings):
+    settings.BRIDGE_GLOBUS_CLIENT_ID = ""
+    account = signed_in.get(reverse("oidc:account"))
+    assert account.status_code == 200 and LINK_PAGE.encode() not in account.content
+
+
 def test_the_account_page_offers_the_link_page(signed_in, globus_auth):
     account = signed_in.get(reverse("oidc:account"))
     assert LINK_PAGE.encode() in account.content
@@ -77,6 +83,8 @@ def test_linking_scans_the_identity_set_and_links_the_identity_from_this_idp(sig
     assert str(link.identity_id) == ours.id and link.subject.profile.legacy_username == "ajones"
     page = signed_in.get(LINK_PAGE)
     assert b"is now linked" in page.content and ours.id.encode() in page.content
+    account = signed_in.get(reverse("oidc:account"))
+    assert ours.id.encode() in account.content and b"ajones@portal.example.edu" in account.content
 
 
 def test_an_account_without_an_identity_from_this_idp_is_explained_and_retry_is_offered(

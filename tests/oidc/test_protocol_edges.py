@@ -87,7 +87,7 @@ def test_consent_form_carries_only_an_id_so_nothing_can_be_tampered_with(client,
     log_in(client)
     page = client.get(authorize_url(rp)).content.decode()
     fields = dict(re.findall(r'name="([^"]+)" value="([^"]*)"', page))
-    assert set(fields) == {"csrfmiddlewaretoken", "pending", "allow", "deny"}
+    assert set(fields) == {"csrfmiddlewaretoken", "pending", "remember", "allow", "deny"}
     tampered = client.post(
         AUTHORIZE,
         {

@@ -145,6 +145,7 @@ def test_image_contains_every_package_and_runs_as_a_non_root_user():
         "oidc",
         "audit",
         "templates",
+        "locale",
         "bin",
         "manage.py",
         "constraints.txt",
