@@ -20,9 +20,10 @@ from django.conf import settings
 from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
 from django.core import signing
-from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
+from django.core.exceptions import BadRequest, RequestDataTooBig, TooManyFieldsSent
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from django.http.request import UnreadablePostError
 from django.shortcuts import render
 from django.urls import reverse
@@ -422,6 +423,9 @@ def hinted_subject(id_token_hint: str | None) -> str | None:
 
 # --- token-side endpoints -------------------------------------------------------------------------
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+# What reading a form body can raise: too big, too many fields, cut off, a multipart body without
+# a boundary, or not UTF-8 (a declared charset=latin-1 is a BadRequest in Django 5).
+UNREADABLE_FORM = (RequestDataTooBig, TooManyFieldsSent, UnreadablePostError, MultiPartParserError, BadRequest)
 PKCE_VERIFIER = re.compile(r"^[A-Za-z0-9._~-]{43,128}$")  # RFC 7636 4.1
 
 
@@ -437,8 +441,8 @@ def form_problem(request: HttpRequest) -> JsonResponse | None:
     """RFC 6749 3.2 and 5.2 rules for a form-encoded POST that oauthlib does not enforce."""
     try:
         form = request.POST
-    except (RequestDataTooBig, TooManyFieldsSent, UnreadablePostError):
-        return oauth_error(400, "invalid_request", "The request is too large.")
+    except UNREADABLE_FORM:
+        return oauth_error(400, "invalid_request", "The request body cannot be read (too large, or not UTF-8).")
     repeated = sorted(name for name, values in form.lists() if len(values) > 1)
     if repeated:
         return oauth_error(400, "invalid_request", f"{repeated[0]} is repeated.")
@@ -515,8 +519,8 @@ class UserInfoView(dot_views.UserInfoView):
         if request.method == "POST":
             try:
                 in_body = request.POST.getlist("access_token")
-            except (RequestDataTooBig, TooManyFieldsSent, UnreadablePostError):
-                return bearer_error(400, "invalid_request", "The request is too large.")
+            except UNREADABLE_FORM:
+                return bearer_error(400, "invalid_request", "The request body cannot be read (too large, or not UTF-8).")
         if len(in_body) > 1 or (in_body and "Authorization" in request.headers):
             # RFC 6750 2: one method of sending the token per request.
             return bearer_error(400, "invalid_request", "Send the access token once.")
