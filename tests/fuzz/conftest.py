@@ -26,7 +26,11 @@ settings.register_profile(
     deadline=None,  # a request's duration depends on the machine's load, not on the input
     # The Django test client and the database are shared by all examples of a property on purpose:
     # state built up by earlier examples (sessions, consumed codes) is part of what is fuzzed.
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+    ],
     print_blob=True,
 )
 FUZZ = settings.get_profile("fuzz")
@@ -50,7 +54,9 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     if not _requests:
         return
     total, seconds = sum(_requests.values()), sum(_seconds[name] for name in _requests)
-    terminalreporter.write_sep("-", f"fuzz: {total} requests in {seconds:.1f} s (FUZZ_EXAMPLES={FUZZ_EXAMPLES})")
+    terminalreporter.write_sep(
+        "-", f"fuzz: {total} requests in {seconds:.1f} s (FUZZ_EXAMPLES={FUZZ_EXAMPLES})"
+    )
     for name, n in sorted(_requests.items()):
         terminalreporter.write_line(f"  {n:6d}  {_seconds[name]:6.1f} s  {name}")
 
@@ -60,7 +66,14 @@ LEAKS = ("Traceback", 'File "/', "django.db", "psycopg", "sqlite3", "SELECT ", "
 
 # RFC 6749 5.2 (token), RFC 6750 3.1 (userinfo), RFC 7009 2.2.1 (revocation), RFC 7662 2.3.
 TOKEN_ERRORS = frozenset(
-    {"invalid_request", "invalid_client", "invalid_grant", "unauthorized_client", "unsupported_grant_type", "invalid_scope"}
+    {
+        "invalid_request",
+        "invalid_client",
+        "invalid_grant",
+        "unauthorized_client",
+        "unsupported_grant_type",
+        "invalid_scope",
+    }
 )
 BEARER_ERRORS = frozenset({"invalid_request", "invalid_token", "insufficient_scope"})
 REVOCATION_ERRORS = frozenset({"invalid_request", "invalid_client", "unsupported_token_type"})

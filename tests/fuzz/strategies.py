@@ -9,7 +9,9 @@ ISO-8859-1, which is what a WSGI server hands Django (PEP 3333).
 from __future__ import annotations
 
 import base64
+import functools
 import json
+from collections.abc import Callable
 from urllib.parse import quote_from_bytes
 
 from hypothesis import strategies as st
@@ -58,7 +60,9 @@ def fake_jwt(header: object, payload: object, signature: bytes = b"signature") -
 
 
 FORGED_JWTS: tuple[str, ...] = (
-    fake_jwt({"alg": "RS256", "kid": "forged"}, {"iss": "http://127.0.0.1:8000", "sub": "x", "aud": "test-rp"}),
+    fake_jwt(
+        {"alg": "RS256", "kid": "forged"}, {"iss": "http://127.0.0.1:8000", "sub": "x", "aud": "test-rp"}
+    ),
     fake_jwt({"alg": "none"}, {"iss": "http://127.0.0.1:8000", "sub": "x"}, b""),
     fake_jwt({"alg": "HS256", "kid": "x"}, {"sub": "x"}),
     fake_jwt({"alg": "RS256"}, ["not", "an", "object"]),
@@ -77,42 +81,66 @@ FORGED_JWTS: tuple[str, ...] = (
 )
 
 
-def mangled_jwt(genuine: str) -> st.SearchStrategy[str]:
-    """A real token from this bridge, damaged: truncated, a flipped character, parts swapped."""
-    head, _, rest = genuine.partition(".")
-    payload, _, signature = rest.partition(".")
-    return st.one_of(
-        st.integers(min_value=0, max_value=len(genuine) - 1).map(lambda n: genuine[:n]),
-        st.integers(min_value=0, max_value=len(genuine) - 1).map(
-            lambda n: genuine[:n] + ("A" if genuine[n] != "A" else "B") + genuine[n + 1 :]
-        ),
-        st.just(f"{head}.{payload}."),
-        st.just(f"{head}.{payload}.{signature}{signature}"),
-        st.just(f"{payload}.{head}.{signature}"),
-        st.just(genuine + "."),
-        st.just(" " + genuine),
-    )
+def _truncate(n: int) -> Callable[[str], str]:
+    return lambda token: token[: n % max(len(token), 1)]
+
+
+def _flip(n: int) -> Callable[[str], str]:
+    def flip(token: str) -> str:
+        i = n % max(len(token), 1)
+        return token[:i] + ("A" if token[i : i + 1] != "A" else "B") + token[i + 1 :]
+
+    return flip
+
+
+def _swap_parts(token: str) -> str:
+    parts = token.split(".")
+    return ".".join(parts[1:2] + parts[:1] + parts[2:])
+
+
+# Damage done to a genuine token (truncated, a character flipped, parts swapped or dropped): drawn
+# as a function once, applied to whichever token the test holds.
+MANGLE = st.one_of(
+    st.integers(min_value=0, max_value=2000).map(_truncate),
+    st.integers(min_value=0, max_value=2000).map(_flip),
+    st.sampled_from(
+        [
+            _swap_parts,
+            lambda token: token.rsplit(".", 1)[0] + ".",
+            lambda token: token + "." + token.rsplit(".", 1)[-1],
+            lambda token: token + ".",
+            lambda token: " " + token,
+            lambda token: token.upper(),
+        ]
+    ),
+)
+
+
+RAW_VALUES = st.one_of(
+    st.sampled_from(NASTY_BYTES),
+    st.binary(max_size=80),
+    st.text(max_size=80).map(str.encode),
+    st.text(st.characters(codec="ascii"), max_size=80).map(str.encode),
+)
+SHORT_RAW_VALUES = st.one_of(st.sampled_from(NASTY_BYTES[:-2]), st.binary(max_size=20))
 
 
 def raw_values(max_size: int = 80) -> st.SearchStrategy[bytes]:
-    return st.one_of(
-        st.sampled_from(NASTY_BYTES),
-        st.binary(max_size=max_size),
-        st.text(max_size=max_size).map(str.encode),
-        st.text(st.characters(codec="ascii"), max_size=max_size).map(str.encode),
-    )
+    return RAW_VALUES if max_size >= 80 else SHORT_RAW_VALUES
+
+
+# Something sent where a token, code or JWT is expected, as text (headers and form values). Drawn as
+# a function of the genuine token (None: no genuine token at hand), so the strategy is built once.
+TOKENISH = st.one_of(
+    st.sampled_from(FORGED_JWTS).map(lambda forged: lambda genuine: forged),
+    RAW_VALUES.map(lambda raw: lambda genuine: raw.decode("latin-1")),
+    st.text(max_size=200).map(lambda text: lambda genuine: text),
+    MANGLE.map(lambda mangle: lambda genuine: mangle(genuine) if genuine else "x"),
+)
 
 
 def tokenish(genuine: str | None = None) -> st.SearchStrategy[str]:
-    """Something sent where a token, code or JWT is expected (as text: headers and form values)."""
-    options = [
-        st.sampled_from(FORGED_JWTS),
-        raw_values().map(lambda raw: raw.decode("latin-1")),
-        st.text(max_size=200),
-    ]
-    if genuine:
-        options.append(mangled_jwt(genuine))
-    return st.one_of(*options)
+    return TOKENISH.map(lambda make: make(genuine))
 
 
 def raw_query(pairs: list[tuple[bytes, bytes]], *, junk: bytes = b"") -> str:
@@ -122,32 +150,40 @@ def raw_query(pairs: list[tuple[bytes, bytes]], *, junk: bytes = b"") -> str:
     return encoded + junk.decode("latin-1")
 
 
-QUERY_JUNK = st.sampled_from([b"", b"&", b"&&", b"&=", b"&=x", b"&x", b"&%zz=1", b"&a=%", b";a=b", b"&%00=%00"])
+QUERY_JUNK = st.sampled_from(
+    [b"", b"&", b"&&", b"&=", b"&=x", b"&x", b"&%zz=1", b"&a=%", b";a=b", b"&%00=%00"]
+)
 
 
-def parameters(
-    valid: dict[str, str], extra_names: tuple[str, ...] = ()
-) -> st.SearchStrategy[list[tuple[bytes, bytes]]]:
+KEEP, DROP = "keep", "drop"
+# What happens to one valid parameter: kept (twice as likely: deeper paths get exercised), dropped,
+# replaced by garbage, or repeated with garbage.
+PARAM_OP = st.one_of(
+    st.just((KEEP, b"")),
+    st.just((KEEP, b"")),
+    st.just((DROP, b"")),
+    RAW_VALUES.map(lambda v: ("replace", v)),
+    RAW_VALUES.map(lambda v: ("repeat", v)),
+)
+EXTRA_PARAMS = st.lists(st.tuples(SHORT_RAW_VALUES, RAW_VALUES), max_size=3)
+
+
+def parameters(data: st.DataObject, valid: dict[str, str]) -> list[tuple[bytes, bytes]]:
     """Each valid parameter kept, dropped, replaced by garbage or repeated; plus unknown extras."""
-
-    def variants(name: str, value: str) -> st.SearchStrategy[list[tuple[bytes, bytes]]]:
-        key, good = name.encode(), value.encode()
-        return st.one_of(
-            st.just([(key, good)]),
-            st.just([(key, good)]),  # twice as likely to stay valid: deeper paths get exercised
-            st.just([]),
-            raw_values().map(lambda v: [(key, v)]),
-            raw_values().map(lambda v: [(key, good), (key, v)]),
-        )
-
-    parts = [variants(n, v) for n, v in valid.items()]
-    extras = st.lists(
-        st.tuples(st.one_of(st.sampled_from([n.encode() for n in extra_names] or [b"x"]), raw_values(20)), raw_values()),
-        max_size=3,
-    )
-    return st.tuples(st.tuples(*parts), extras).map(lambda t: [p for group in t[0] for p in group] + t[1])
+    pairs: list[tuple[bytes, bytes]] = []
+    for name, value in valid.items():
+        op, garbage = data.draw(PARAM_OP)
+        key = name.encode()
+        if op == KEEP:
+            pairs.append((key, value.encode()))
+        elif op == "replace":
+            pairs.append((key, garbage))
+        elif op == "repeat":
+            pairs += [(key, value.encode()), (key, garbage)]
+    return pairs + data.draw(EXTRA_PARAMS)
 
 
+@functools.cache
 def basic_credentials(client_id: str, secret: str) -> st.SearchStrategy[str]:
     """Authorization header values: right, wrong and malformed Basic credentials (RFC 6749 2.3.1)."""
     good = f"{client_id}:{secret}".encode()
@@ -203,8 +239,8 @@ BROKEN_BODIES = st.sampled_from(
         b'{"token": null}',
         b"[1, 2, 3]",
         b"\xff\xfe\x00\x00",
-        b"--x\r\nContent-Disposition: form-data; name=\"token\"\r\n\r\nabc\r\n--x--",
-        b"--x\r\nContent-Disposition: form-data; name=\"token\"\r\n",
+        b'--x\r\nContent-Disposition: form-data; name="token"\r\n\r\nabc\r\n--x--',
+        b'--x\r\nContent-Disposition: form-data; name="token"\r\n',
         b"a" * HUGE,
         b"=" * 200,
         b"&" * 500,

@@ -24,7 +24,16 @@ from tests.fuzz.conftest import (
 
 pytestmark = pytest.mark.django_db
 
-TOKEN_NAMES = ("grant_type", "code", "redirect_uri", "code_verifier", "refresh_token", "scope", "client_id", "client_secret")
+TOKEN_NAMES = (
+    "grant_type",
+    "code",
+    "redirect_uri",
+    "code_verifier",
+    "refresh_token",
+    "scope",
+    "client_id",
+    "client_secret",
+)
 
 
 def post(client: Any, url: str, body: bytes, content_type: str, authorization: str | None) -> Any:
@@ -46,10 +55,12 @@ def test_token_endpoint(client, issued, fuzz_rp, data):
         "code_verifier": "v" * 43,
         "refresh_token": data.draw(s.tokenish(issued["refresh_token"])),
     }
-    pairs = data.draw(s.parameters(valid, TOKEN_NAMES))
+    pairs = s.parameters(data, valid)
     body = s.raw_query(pairs, junk=data.draw(s.QUERY_JUNK)).encode("latin-1")
     content_type = data.draw(st.one_of(st.just("application/x-www-form-urlencoded"), s.CONTENT_TYPES))
-    response = post(client, reverse("oidc:token"), body, content_type, data.draw(authorizations(fuzz_rp.client_id)))
+    response = post(
+        client, reverse("oidc:token"), body, content_type, data.draw(authorizations(fuzz_rp.client_id))
+    )
     count("test_token_endpoint")
     assert response.status_code in (400, 401), (response.status_code, response.content[:300])
     json_error(response, TOKEN_ERRORS)
@@ -63,13 +74,32 @@ def test_token_endpoint(client, issued, fuzz_rp, data):
     authorization=st.sampled_from([None, "Basic dGVzdC1ycDp4", "Basic !"]),
     endpoint=st.sampled_from(["oidc:token", "oidc:introspect", "oidc:revoke"]),
 )
-@example(body=b"a=1&" * 200, content_type="application/x-www-form-urlencoded", authorization=None, endpoint="oidc:token")
-@example(body=b"a" * s.HUGE, content_type="application/x-www-form-urlencoded", authorization=None, endpoint="oidc:revoke")
-@example(body=b"\xff\xfe\x00\x00", content_type="multipart/form-data", authorization=None, endpoint="oidc:introspect")
+@example(
+    body=b"a=1&" * 200,
+    content_type="application/x-www-form-urlencoded",
+    authorization=None,
+    endpoint="oidc:token",
+)
+@example(
+    body=b"a" * s.HUGE,
+    content_type="application/x-www-form-urlencoded",
+    authorization=None,
+    endpoint="oidc:revoke",
+)
+@example(
+    body=b"\xff\xfe\x00\x00",
+    content_type="multipart/form-data",
+    authorization=None,
+    endpoint="oidc:introspect",
+)
 def test_form_endpoints_refuse_broken_bodies(client, fuzz_rp, body, content_type, authorization, endpoint):
     response = post(client, reverse(endpoint), body, content_type, authorization)
     count("test_form_endpoints_refuse_broken_bodies")
-    allowed = {"oidc:token": TOKEN_ERRORS, "oidc:introspect": INTROSPECTION_ERRORS, "oidc:revoke": REVOCATION_ERRORS}
+    allowed = {
+        "oidc:token": TOKEN_ERRORS,
+        "oidc:introspect": INTROSPECTION_ERRORS,
+        "oidc:revoke": REVOCATION_ERRORS,
+    }
     assert response.status_code in (400, 401)
     json_error(response, allowed[endpoint])
 
@@ -78,13 +108,17 @@ def test_form_endpoints_refuse_broken_bodies(client, fuzz_rp, body, content_type
 @given(data=st.data())
 def test_introspection(client, issued, fuzz_rp, data):
     valid = {
-        "token": data.draw(st.one_of(s.tokenish(issued["access_token"]), s.tokenish(issued["refresh_token"]))),
+        "token": data.draw(
+            st.one_of(s.tokenish(issued["access_token"]), s.tokenish(issued["refresh_token"]))
+        ),
         "token_type_hint": data.draw(st.sampled_from(["access_token", "refresh_token", "id_token", "x"])),
     }
-    pairs = data.draw(s.parameters(valid, ("client_id", "client_secret", "token")))
+    pairs = s.parameters(data, valid)
     body = s.raw_query(pairs, junk=data.draw(s.QUERY_JUNK)).encode("latin-1")
     authorization = data.draw(authorizations(fuzz_rp.client_id))
-    response = post(client, reverse("oidc:introspect"), body, "application/x-www-form-urlencoded", authorization)
+    response = post(
+        client, reverse("oidc:introspect"), body, "application/x-www-form-urlencoded", authorization
+    )
     count("test_introspection")
     if response.status_code == 200:
         sane(response)
@@ -103,10 +137,10 @@ def test_introspection(client, issued, fuzz_rp, data):
 def test_revocation(client, issued, fuzz_rp, data):
     valid = {
         # A mangled token only: revoking the genuine one would end the fuzzing of the others.
-        "token": data.draw(st.one_of(s.mangled_jwt(issued["access_token"]), s.tokenish())),
+        "token": data.draw(s.tokenish(issued["access_token"])),
         "token_type_hint": data.draw(st.sampled_from(["access_token", "refresh_token", "id_token", ""])),
     }
-    pairs = data.draw(s.parameters(valid, ("client_id", "client_secret")))
+    pairs = s.parameters(data, valid)
     body = s.raw_query(pairs, junk=data.draw(s.QUERY_JUNK)).encode("latin-1")
     authorization = data.draw(authorizations(fuzz_rp.client_id))
     response = post(client, reverse("oidc:revoke"), body, "application/x-www-form-urlencoded", authorization)
@@ -119,7 +153,10 @@ def test_revocation(client, issued, fuzz_rp, data):
 
 
 @FUZZ
-@given(method=st.sampled_from(["GET", "PUT", "DELETE", "PATCH", "OPTIONS"]), endpoint=st.sampled_from(["oidc:token", "oidc:introspect", "oidc:revoke"]))
+@given(
+    method=st.sampled_from(["GET", "PUT", "DELETE", "PATCH", "OPTIONS"]),
+    endpoint=st.sampled_from(["oidc:token", "oidc:introspect", "oidc:revoke"]),
+)
 def test_form_endpoints_refuse_other_methods(client, method, endpoint):
     response = client.generic(method, reverse(endpoint))
     count("test_form_endpoints_refuse_other_methods")
