@@ -55,6 +55,7 @@ from accounts.session import PortalSession, current_portal_session
 from accounts.state import account_state
 from oidc import claims as claims_module
 from oidc import discovery, keys
+from oidc.clients import find_client
 from oidc.consent import has_consent, record_consent
 from oidc.introspection import introspect
 from oidc.models import Application
@@ -279,7 +280,7 @@ def redirectable_client(request: HttpRequest, error: OAuthToolkitError) -> Appli
     """
     if isinstance(error, FatalClientError):
         return None
-    application = Application.objects.filter(client_id=request.GET.get("client_id", "")).first()
+    application = find_client(request.GET.get("client_id"))
     redirect_uri = request.GET.get("redirect_uri", "")
     if application is None or not application.redirect_uri_allowed(redirect_uri):
         return None
@@ -425,7 +426,13 @@ def hinted_subject(id_token_hint: str | None) -> str | None:
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 # What reading a form body can raise: too big, too many fields, cut off, a multipart body without
 # a boundary, or not UTF-8 (a declared charset=latin-1 is a BadRequest in Django 5).
-UNREADABLE_FORM = (RequestDataTooBig, TooManyFieldsSent, UnreadablePostError, MultiPartParserError, BadRequest)
+UNREADABLE_FORM = (
+    RequestDataTooBig,
+    TooManyFieldsSent,
+    UnreadablePostError,
+    MultiPartParserError,
+    BadRequest,
+)
 PKCE_VERIFIER = re.compile(r"^[A-Za-z0-9._~-]{43,128}$")  # RFC 7636 4.1
 
 
@@ -442,7 +449,9 @@ def form_problem(request: HttpRequest) -> JsonResponse | None:
     try:
         form = request.POST
     except UNREADABLE_FORM:
-        return oauth_error(400, "invalid_request", "The request body cannot be read (too large, or not UTF-8).")
+        return oauth_error(
+            400, "invalid_request", "The request body cannot be read (too large, or not UTF-8)."
+        )
     repeated = sorted(name for name, values in form.lists() if len(values) > 1)
     if repeated:
         return oauth_error(400, "invalid_request", f"{repeated[0]} is repeated.")
@@ -520,7 +529,9 @@ class UserInfoView(dot_views.UserInfoView):
             try:
                 in_body = request.POST.getlist("access_token")
             except UNREADABLE_FORM:
-                return bearer_error(400, "invalid_request", "The request body cannot be read (too large, or not UTF-8).")
+                return bearer_error(
+                    400, "invalid_request", "The request body cannot be read (too large, or not UTF-8)."
+                )
         if len(in_body) > 1 or (in_body and "Authorization" in request.headers):
             # RFC 6750 2: one method of sending the token per request.
             return bearer_error(400, "invalid_request", "Send the access token once.")
@@ -611,7 +622,7 @@ class LogoutView(dot_views.RPInitiatedLogoutView):
         wanted = client_id or (id_token.audiences[0] if id_token is not None else None)
         if not wanted:
             return None
-        application = Application.objects.filter(client_id=wanted).first()
+        application = find_client(wanted)
         if application is None:
             raise InvalidOIDCClientError()
         return application
