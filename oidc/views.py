@@ -450,7 +450,7 @@ def form_problem(request: HttpRequest) -> JsonResponse | None:
         form = request.POST
     except UNREADABLE_FORM:
         return oauth_error(
-            400, "invalid_request", "The request body cannot be read (too large, or not UTF-8)."
+            400, "invalid_request", "The request body cannot be read (too large, malformed or not UTF-8)."
         )
     repeated = sorted(name for name, values in form.lists() if len(values) > 1)
     if repeated:
@@ -530,7 +530,9 @@ class UserInfoView(dot_views.UserInfoView):
                 in_body = request.POST.getlist("access_token")
             except UNREADABLE_FORM:
                 return bearer_error(
-                    400, "invalid_request", "The request body cannot be read (too large, or not UTF-8)."
+                    400,
+                    "invalid_request",
+                    "The request body cannot be read (too large, malformed or not UTF-8).",
                 )
         if len(in_body) > 1 or (in_body and "Authorization" in request.headers):
             # RFC 6750 2: one method of sending the token per request.
