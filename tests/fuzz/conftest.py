@@ -34,6 +34,9 @@ settings.register_profile(
     print_blob=True,
 )
 FUZZ = settings.get_profile("fuzz")
+# Some drawn values are 70 KB on purpose; Hypothesis warns when it describes them (warnings are
+# errors in this suite).
+BIG_VALUES_OK = pytest.mark.filterwarnings("ignore:Generating overly large repr")
 
 _requests: Counter[str] = Counter()
 _seconds: Counter[str] = Counter()

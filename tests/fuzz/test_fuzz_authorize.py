@@ -15,9 +15,9 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from tests.fuzz import strategies as s
-from tests.fuzz.conftest import AUTHORIZE_ERRORS, FUZZ, count, sane
+from tests.fuzz.conftest import AUTHORIZE_ERRORS, BIG_VALUES_OK, FUZZ, count, sane
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, BIG_VALUES_OK]
 
 CHALLENGE = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"  # RFC 7636 appendix B
 EXTRAS = {

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from tests.fuzz import strategies as s
 from tests.fuzz.conftest import (
+    BIG_VALUES_OK,
     FUZZ,
     INTROSPECTION_ERRORS,
     REVOCATION_ERRORS,
@@ -25,7 +26,7 @@ from tests.fuzz.conftest import (
     sane,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, BIG_VALUES_OK]
 
 ERRORS = {
     "oidc:token": TOKEN_ERRORS,

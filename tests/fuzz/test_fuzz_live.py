@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 
 from tests.conftest import TEST_RP_SECRET
 from tests.fuzz import strategies as s
-from tests.fuzz.conftest import FUZZ, FUZZ_EXAMPLES, LEAKS, count
+from tests.fuzz.conftest import BIG_VALUES_OK, FUZZ, FUZZ_EXAMPLES, LEAKS, count
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, BIG_VALUES_OK]
 
 PATHS = [
     "/authorize",

@@ -13,9 +13,9 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from tests.fuzz import strategies as s
-from tests.fuzz.conftest import FUZZ, PASSWORD, count, sane
+from tests.fuzz.conftest import BIG_VALUES_OK, FUZZ, PASSWORD, count, sane
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, BIG_VALUES_OK]
 
 FORM = "application/x-www-form-urlencoded"
 

@@ -14,9 +14,9 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from tests.conftest import TEST_RP_SECRET
-from tests.fuzz.conftest import FUZZ, count, sane
+from tests.fuzz.conftest import BIG_VALUES_OK, FUZZ, count, sane
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, BIG_VALUES_OK]
 
 VALID_AUTHORIZE = "response_type=code&client_id=test-rp&redirect_uri=https%3A%2F%2Frp.example.org%2Fcallback&scope=openid&state=s"
 ENDPOINTS = {

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from tests.conftest import TEST_RP_SECRET
 from tests.fuzz import strategies as s
 from tests.fuzz.conftest import (
+    BIG_VALUES_OK,
     FUZZ,
     INTROSPECTION_ERRORS,
     REVOCATION_ERRORS,
@@ -22,7 +23,7 @@ from tests.fuzz.conftest import (
     sane,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, BIG_VALUES_OK]
 
 TOKEN_NAMES = (
     "grant_type",
