@@ -20,6 +20,7 @@ from tests.fuzz.conftest import BIG_VALUES_OK, FUZZ, FUZZ_EXAMPLES, LEAKS, count
 
 pytestmark = [pytest.mark.e2e, BIG_VALUES_OK]
 
+REFUSED = 0
 PATHS = [
     "/authorize",
     "/token",
@@ -41,6 +42,8 @@ def send(bridge_url: str, method: str, path: str, body: bytes, headers: dict[str
         conn.request(method, path, body=body, headers=headers)
         response = conn.getresponse()
         return response.status, response.read()
+    except (BrokenPipeError, ConnectionResetError):
+        return REFUSED, b""  # the server answered and hung up before an oversized request was sent
     finally:
         conn.close()
 
@@ -91,6 +94,11 @@ def test_hostile_requests_over_http(bridge_url, rp, path, method, query, body, a
         )
     status, answer = send(bridge_url, method, f"{path}?{raw_query}", body, headers)
     count("test_hostile_requests_over_http")
+    if status == REFUSED:
+        assert len(body) + sum(len(v) for v in headers.values()) > 60_000, (
+            "only oversized requests are cut off"
+        )
+        return
     assert status < 500, (status, answer[:300])
     text = answer.decode("utf-8", "replace")
     for leak in LEAKS:
