@@ -1,6 +1,6 @@
 """Property-based fuzzing of every endpoint, in process through Django's test client.
 
-``FUZZ_EXAMPLES`` sets how many examples each property draws (default 150: a few thousand requests
+``FUZZ_EXAMPLES`` sets how many examples each property draws (default 120: about 2,000 requests
 per run, within about a minute). A long run: ``FUZZ_EXAMPLES=20000 .venv/bin/python -m pytest
 tests/fuzz``. Every request a property sends is counted; the total is printed at the end of the run.
 """
@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, settings
 from tests.conftest import Client as RegisteredClient
 from tests.oidc.test_flow import sign_in_and_get_tokens
 
-FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "150"))
+FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "120"))
 
 settings.register_profile(
     "fuzz",
