@@ -151,10 +151,9 @@ def test_server_errors_are_counted_by_route(client, monkeypatch):
 
 
 def test_signing_key_state_is_exported(client):
-    from oidc.keys import ensure_active_key, prepublish_next_key
-
     from django.utils import timezone
 
+    from oidc.keys import ensure_active_key, prepublish_next_key
     from oidc.models import SigningKey
 
     ensure_active_key()
