@@ -58,7 +58,7 @@ def client_name_for(next_url: str) -> str | None:
     if parts.path != reverse("oidc:authorize"):
         return None
     client_ids = parse_qs(parts.query).get("client_id", [])
-    if len(client_ids) != 1:
+    if len(client_ids) != 1 or "\x00" in client_ids[0]:  # PostgreSQL cannot compare text holding NUL
         return None
     app = get_application_model().objects.filter(client_id=client_ids[0]).only("name").first()
     return app.name if app and app.name else None

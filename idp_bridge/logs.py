@@ -44,8 +44,9 @@ _PARAMETER: Final = re.compile(
     + r""")\b["']?\s*(?:=|:)\s*["']?)(?P<value>[^\s&"',;}]+)""",
     re.IGNORECASE,
 )
-# An authorization code in a query string or form body ("code: 500" in prose is left alone).
-_CODE_PARAMETER: Final = re.compile(r"(?P<key>\bcode=)(?P<value>[^\s&\"',;]+)")
+# An authorization code in a query string, form body or dict repr ("code: 500" in prose is left
+# alone).
+_CODE_PARAMETER: Final = re.compile(r"""(?P<key>\bcode=|["']code["']\s*:\s*["'])(?P<value>[^\s&"',;]+)""")
 # "Authorization: Bearer x", "Basic x", and bare "Bearer x" anywhere in a message.
 _SCHEME_CREDENTIAL: Final = re.compile(r"(?P<key>\b(?:Bearer|Basic)\s+)(?P<value>[A-Za-z0-9\-._~+/]+=*)")
 # A JWT (three base64url parts, the first a JSON header) wherever it appears.
@@ -154,6 +155,9 @@ def logging_config(log_format: str = "plain", level: str = "INFO") -> dict[str, 
         "loggers": {
             # DOT logs client ids and token-related debug lines; keep it at WARNING.
             "oauth2_provider": {"level": "WARNING"},
+            # oauthlib's DEBUG lines carry authorization codes and refresh tokens in clear
+            # ("Validating refresh token <token>", "Saving grant {'code': ...}"): never below INFO.
+            "oauthlib": {"level": "INFO" if level == "DEBUG" else level},
             "django.db.backends": {"level": "WARNING"},
             # Django logs every 4xx/5xx with the request path; the access log says it once already.
             "django.request": {"level": "ERROR"},

@@ -34,7 +34,7 @@ from contextlib import contextmanager
 from typing import Any, Final
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
+from django.core.exceptions import BadRequest, RequestDataTooBig, TooManyFieldsSent
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, UnreadablePostError
 from django.utils import timezone
@@ -169,7 +169,7 @@ def route_of(request: HttpRequest) -> str:
 def _token_outcome(request: HttpRequest, response: HttpResponse) -> tuple[str, str]:
     try:
         grant_type = request.POST.get("grant_type") or ""
-    except (RequestDataTooBig, TooManyFieldsSent, UnreadablePostError):
+    except (RequestDataTooBig, TooManyFieldsSent, UnreadablePostError, BadRequest):
         grant_type = ""
     grant = grant_type if grant_type in GRANT_TYPES else ("missing" if not grant_type else "other")
     if response.status_code == 200:

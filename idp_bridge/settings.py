@@ -300,6 +300,7 @@ OAUTH2_PROVIDER = {
     # A callable, not a dotted path: DOT does not import strings for this setting.
     "PKCE_REQUIRED": pkce_required,
     "OIDC_SERVER_CLASS": "oidc.server.BridgeServer",
+    "OAUTH2_BACKEND_CLASS": "oidc.server.BridgeOAuthLibCore",
     # http is allowed for loopback redirect URIs only (native apps, RFC 8252 7.3): oidc/redirects.py
     # refuses to register any other http URI, which is why DOT's W008 reminder is silenced below.
     "ALLOWED_REDIRECT_URI_SCHEMES": ["https", "http"],

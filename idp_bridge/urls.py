@@ -14,3 +14,6 @@ urlpatterns = [
 if settings.BRIDGE_DEMO:
     # The demo relying party exists only in demo mode (`make run`), never in production.
     urlpatterns.append(path("demo-rp/", include("idp_bridge.demo_rp")))
+
+# A failing bridge database answers 503 (JSON on the OAuth endpoints), never a stack trace.
+handler500 = "idp_bridge.outage.server_error"

@@ -13,6 +13,20 @@ from oidc.models import Application
 GLOBUS_CALLBACK = "https://auth.globus.org/p/authenticate/callback"
 
 
+def client_id_possible(client_id: object) -> bool:
+    """Whether any client could have this id. None contains NUL, and PostgreSQL cannot even compare
+    text that does (psycopg raises DataError; DOT, expecting psycopg2's ValueError, let it through
+    as a 500)."""
+    return isinstance(client_id, str) and bool(client_id) and "\x00" not in client_id
+
+
+def find_client(client_id: object) -> Application | None:
+    """The registered client with this id, or None, for any value a request may carry."""
+    if not client_id_possible(client_id):
+        return None
+    return Application.objects.filter(client_id=client_id).first()
+
+
 class RegistrationError(ValueError):
     """The registration request is not acceptable; the message says what to change."""
 

@@ -31,6 +31,7 @@ from oauthlib.oauth2.rfc6749 import errors as oauth_errors
 from accounts.state import account_state
 from oidc import claims as claims_module
 from oidc import keys
+from oidc.clients import client_id_possible
 from oidc.models import Application, IDToken
 from oidc.prepared import PreparedQuery
 
@@ -156,6 +157,11 @@ class BridgeValidator(OAuth2Validator):
         if seen is not None and valid:
             seen[client_id] = request.client
         return valid
+
+    def _load_application(self, client_id: str, request: Any) -> Any:
+        if not client_id_possible(client_id):
+            return None  # e.g. a NUL from a Basic header: PostgreSQL cannot compare it
+        return super()._load_application(client_id, request)
 
     def _extract_basic_auth(self, request: Any) -> str | None:
         # RFC 7235 2.1: the scheme name is case-insensitive ("basic", "BASIC").

@@ -21,9 +21,10 @@ from django.conf import settings
 from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
 from django.core import signing
-from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
+from django.core.exceptions import BadRequest, RequestDataTooBig, TooManyFieldsSent
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from django.http.request import UnreadablePostError
 from django.shortcuts import render
 from django.urls import reverse
@@ -57,6 +58,7 @@ from accounts.session import PortalSession, current_portal_session
 from accounts.state import account_state
 from oidc import claims as claims_module
 from oidc import discovery, keys
+from oidc.clients import find_client
 from oidc.consent import has_consent, record_consent
 from oidc.introspection import introspect
 from oidc.models import Application
@@ -337,7 +339,7 @@ def redirectable_client(request: HttpRequest, error: OAuthToolkitError) -> Appli
     """
     if isinstance(error, FatalClientError):
         return None
-    application = Application.objects.filter(client_id=request.GET.get("client_id", "")).first()
+    application = find_client(request.GET.get("client_id"))
     redirect_uri = request.GET.get("redirect_uri", "")
     if application is None or not application.redirect_uri_allowed(redirect_uri):
         return None
@@ -481,6 +483,15 @@ def hinted_subject(id_token_hint: str | None) -> str | None:
 
 # --- token-side endpoints -------------------------------------------------------------------------
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+# What reading a form body can raise: too big, too many fields, cut off, a multipart body without
+# a boundary, or not UTF-8 (a declared charset=latin-1 is a BadRequest in Django 5).
+UNREADABLE_FORM = (
+    RequestDataTooBig,
+    TooManyFieldsSent,
+    UnreadablePostError,
+    MultiPartParserError,
+    BadRequest,
+)
 PKCE_VERIFIER = re.compile(r"^[A-Za-z0-9._~-]{43,128}$")  # RFC 7636 4.1
 
 
@@ -496,8 +507,10 @@ def form_problem(request: HttpRequest) -> JsonResponse | None:
     """RFC 6749 3.2 and 5.2 rules for a form-encoded POST that oauthlib does not enforce."""
     try:
         form = request.POST
-    except (RequestDataTooBig, TooManyFieldsSent, UnreadablePostError):
-        return oauth_error(400, "invalid_request", "The request is too large.")
+    except UNREADABLE_FORM:
+        return oauth_error(
+            400, "invalid_request", "The request body cannot be read (too large, malformed or not UTF-8)."
+        )
     repeated = sorted(name for name, values in form.lists() if len(values) > 1)
     if repeated:
         return oauth_error(400, "invalid_request", f"{repeated[0]} is repeated.")
@@ -574,8 +587,12 @@ class UserInfoView(dot_views.UserInfoView):
         if request.method == "POST":
             try:
                 in_body = request.POST.getlist("access_token")
-            except (RequestDataTooBig, TooManyFieldsSent, UnreadablePostError):
-                return bearer_error(400, "invalid_request", "The request is too large.")
+            except UNREADABLE_FORM:
+                return bearer_error(
+                    400,
+                    "invalid_request",
+                    "The request body cannot be read (too large, malformed or not UTF-8).",
+                )
         if len(in_body) > 1 or (in_body and "Authorization" in request.headers):
             # RFC 6750 2: one method of sending the token per request.
             return bearer_error(400, "invalid_request", "Send the access token once.")
@@ -666,7 +683,7 @@ class LogoutView(dot_views.RPInitiatedLogoutView):
         wanted = client_id or (id_token.audiences[0] if id_token is not None else None)
         if not wanted:
             return None
-        application = Application.objects.filter(client_id=wanted).first()
+        application = find_client(wanted)
         if application is None:
             raise InvalidOIDCClientError()
         return application

@@ -15,10 +15,13 @@ import datetime
 import enum
 import logging
 import math
+import os
+import socket
 import sqlite3
+import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Final, Generic, TypeVar
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -303,6 +306,44 @@ _PG_CATEGORIES: Final = {"S": "text", "N": "number", "D": "datetime", "B": "bool
 
 # --- PostgreSQL ------------------------------------------------------------------------------
 
+# A PostgreSQL server that hangs (a stopped process, a frozen VM, a stuck storage volume) still has
+# its kernel acknowledge every packet: statement_timeout never fires (the server is not running),
+# nor do TCP keepalives or tcp_user_timeout, and the request would wait for ever. So the client
+# bounds every round trip itself: this long after the statement timeout (which, on a live server,
+# answers first), the connection's socket is shut down and the lookup is an outage.
+CLIENT_DEADLINE_GRACE_SECONDS: Final = 1.0
+
+
+class NoAnswer(psycopg.OperationalError):
+    """The server did not answer in time and the client cut the connection (never retried)."""
+
+
+@contextlib.contextmanager
+def client_deadline(conn: psycopg.Connection[Any], seconds: float) -> Iterator[None]:
+    """Shut ``conn``'s socket down if the block has not finished within ``seconds``."""
+    fired = threading.Event()
+
+    def cut() -> None:
+        fired.set()
+        with contextlib.suppress(OSError, psycopg.Error):
+            sock = socket.socket(fileno=os.dup(conn.fileno()))
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            finally:
+                sock.close()
+
+    timer = threading.Timer(seconds, cut)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    except psycopg.OperationalError as exc:
+        if fired.is_set():
+            raise NoAnswer(f"no answer within {seconds:g} s (the server hung; connection cut)") from exc
+        raise
+    finally:
+        timer.cancel()
+
 
 class PostgresDialect(Dialect[psycopg.Connection[Row]]):
     """``postgres://`` or ``postgresql://`` URLs (any libpq parameters in the query string)."""
@@ -336,6 +377,11 @@ class PostgresDialect(Dialect[psycopg.Connection[Row]]):
         params.setdefault("application_name", "idp-bridge")
         self._params = params
 
+    @property
+    def deadline_seconds(self) -> float:
+        """How long one round trip may take before the client gives the server up as hung."""
+        return self.statement_timeout + CLIENT_DEADLINE_GRACE_SECONDS
+
     @classmethod
     def from_url(cls, url: str, *, connect_timeout: float, statement_timeout: float) -> PostgresDialect:
         secrets: list[str] = []
@@ -367,7 +413,8 @@ class PostgresDialect(Dialect[psycopg.Connection[Row]]):
         conn = psycopg.connect(make_conninfo("", **self._params), autocommit=True)
         _load_infinity_dates(conn)
         try:
-            read_only = conn.execute("SHOW default_transaction_read_only").fetchone()
+            with client_deadline(conn, self.deadline_seconds):
+                read_only = conn.execute("SHOW default_transaction_read_only").fetchone()
         except psycopg.Error:
             conn.close()
             raise
@@ -386,7 +433,7 @@ class PostgresDialect(Dialect[psycopg.Connection[Row]]):
     def fetch(
         self, conn: psycopg.Connection[Row], sql: str, params: Sequence[object], max_rows: int
     ) -> tuple[tuple[str, ...], list[Row]]:
-        with conn.cursor() as cursor:
+        with client_deadline(conn, self.deadline_seconds), conn.cursor() as cursor:
             cursor.execute(sql, tuple(params))
             names = tuple(column.name for column in cursor.description or ())
             rows = cursor.fetchmany(max_rows) if max_rows > 0 else []
@@ -395,7 +442,7 @@ class PostgresDialect(Dialect[psycopg.Connection[Row]]):
     def describe(
         self, conn: psycopg.Connection[Row], sql: str, params: Sequence[object]
     ) -> list[tuple[str, str]]:
-        with conn.cursor() as cursor:
+        with client_deadline(conn, self.deadline_seconds), conn.cursor() as cursor:
             cursor.execute(sql, tuple(params))
             columns = [(column.name, column.type_code) for column in cursor.description or ()]
             oids = sorted({oid for _, oid in columns})
@@ -420,6 +467,8 @@ class PostgresDialect(Dialect[psycopg.Connection[Row]]):
     def classify(self, exc: Exception, conn: psycopg.Connection[Row] | None) -> Failure:
         if conn is None:
             return Failure.UNAVAILABLE if isinstance(exc, psycopg.OperationalError) else Failure.BUG
+        if isinstance(exc, NoAnswer):  # not retried: a reconnect would wait for the hung server again
+            return Failure.UNAVAILABLE
         if isinstance(exc, psycopg.errors.QueryCanceled):  # statement_timeout
             return Failure.UNAVAILABLE
         if isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError):
@@ -440,6 +489,8 @@ class PostgresDialect(Dialect[psycopg.Connection[Row]]):
     def failure_message(self, exc: Exception) -> str:
         if isinstance(exc, psycopg.errors.QueryCanceled):
             return f"no answer within {self.statement_timeout:g} s (statement_timeout)"
+        if isinstance(exc, NoAnswer):
+            return str(exc)
         return super().failure_message(exc)
 
 
