@@ -23,7 +23,12 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 from jwcrypto import jwk
-from oauth2_provider.models import get_access_token_model, get_grant_model, get_refresh_token_model
+from oauth2_provider.models import (
+    get_access_token_model,
+    get_grant_model,
+    get_refresh_token_model,
+    refresh_token_expire_timedelta,
+)
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauth2_provider.settings import oauth2_settings
 from oauthlib.oauth2.rfc6749 import errors as oauth_errors
@@ -59,11 +64,12 @@ LOCKED_GRANT: PreparedQuery[Any] = PreparedQuery(
 GRANT_SCOPE: PreparedQuery[Any] = PreparedQuery(
     lambda code: Grant.objects.only("scope").filter(code=code)[:1], samples=["\x00code"]
 )
-# Refresh: every row of the token (rotation leaves revoked rows with the same checksum), locked.
+# Refresh: every row of the token (rotation leaves revoked rows with the same checksum), locked,
+# with what DOT's checks read (its client and access token) and what the claims need.
 LOCKED_REFRESH_TOKENS: PreparedQuery[Any] = PreparedQuery(
     lambda digest: (
         RefreshToken.objects.select_for_update(of=("self",))
-        .select_related(USER_CLAIMS_PATH)
+        .select_related("application", "access_token", USER_CLAIMS_PATH)
         .filter(token_checksum=digest)
     ),
     samples=["\x00digest"],
@@ -324,10 +330,16 @@ class BridgeValidator(OAuth2Validator):
         # The same query brings the user's profile, subject and username override for the checks
         # and claims below (only the token rows are locked).
         locked = LOCKED_REFRESH_TOKENS.all(checksum(refresh_token))
-        valid = super().validate_refresh_token(refresh_token, client, request, *args, **kwargs)
-        if valid:
-            joined = next((row.user for row in locked if row.user_id == request.user.pk), None)
-            request.user = joined or request.user
+        live = [row for row in locked if row.revoked is None]
+        if len(live) == 1:
+            valid = self._live_refresh_token_valid(live[0], refresh_token, client, request)
+        else:
+            # Revoked (a replay, or a retry within the grace period) or unknown: DOT decides, with
+            # its reuse protection, reading the rows again (rare, so not worth a copy of its code).
+            valid = super().validate_refresh_token(refresh_token, client, request, *args, **kwargs)
+            if valid:
+                joined = next((row.user for row in locked if row.user_id == request.user.pk), None)
+                request.user = joined or request.user
         if valid and not account_usable(request.user):
             return False  # invalid_grant: the portal account was suspended, deleted or expired
         if valid and refresh_session_expired(request.refresh_token_instance):
@@ -339,6 +351,20 @@ class BridgeValidator(OAuth2Validator):
             request.claims = token.requested_claims()
             request.bridge_code_checksum = token.code_checksum
         return bool(valid)
+
+    @staticmethod
+    def _live_refresh_token_valid(token: Any, presented: str, client: Any, request: Any) -> bool:
+        """DOT's checks of an unrevoked refresh token (``OAuth2Validator.validate_refresh_token``),
+        on the row already read and locked, whose client, access token and user came with it."""
+        if token.access_token is None:
+            return False  # an orphan: its access token was deleted out of band
+        expire_delta = refresh_token_expire_timedelta()
+        if expire_delta and token.access_token.expires + expire_delta <= timezone.now():
+            return False
+        request.user = token.user
+        request.refresh_token = presented
+        request.refresh_token_instance = token
+        return bool(token.application_id == client.pk)
 
     @staticmethod
     def _revoke_tokens_from_replayed_code(code: str, client: Any) -> None:
