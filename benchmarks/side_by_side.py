@@ -455,7 +455,9 @@ def print_table(
     ]
     if profiled:
         print()
-        print("Where the bridge's time goes (py-spy, share of on-CPU samples by innermost group):")
+        print(
+            "Where the bridge's time goes (py-spy, share of samples of threads not waiting, by innermost group):"
+        )
         for key, summary in profiled:
             groups = ", ".join(
                 f"{label} {share:.0f}%" for label, share in list(summary["groups"].items())[:4]
