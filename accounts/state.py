@@ -7,10 +7,17 @@ suspended, deleted or expired portal account stops working within ``BRIDGE_LEGAC
 During a legacy database outage the answer is "usable": tokens already issued keep working
 (issue 2), and the outage is remembered for the same short time so that no request waits for a
 connect timeout.
+
+The answer lives in the shared cache (every worker and instance sees one answer). A "usable"
+answer is also copied into each process that reads it, to spare the token path the shared cache's
+round trip; the copy expires when the shared entry does, so a suspension still takes effect within
+``BRIDGE_LEGACY_STATE_SECONDS`` of the read. Refusals are not copied: ``forget`` after a successful
+login must lift them in every process at once.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -31,19 +38,50 @@ class AccountState:
     )
 
 
+# subject id -> (wall-clock expiry of the shared entry, usable answer). Bounded: cleared when full.
+_local: dict[int, tuple[float, AccountState]] = {}
+LOCAL_MAX_ENTRIES = 10_000
+
+
 def account_state(profile: Profile) -> AccountState:
+    now = time.time()
+    local = _local.get(profile.subject_id)
+    if local is not None and local[0] > now:
+        return local[1]
     key = f"{CACHE_PREFIX}{profile.subject_id}"
     cached = cache.get(key)
     if cached is not None:
-        return AccountState(*cached)
+        usable, reason, *expiry = cached  # entries of older versions have no expiry: not copied
+        state = AccountState(usable, reason)
+        if expiry:  # never longer than this process's own bound, whatever another host's clock says
+            _keep_locally(
+                profile.subject_id, min(expiry[0], now + settings.BRIDGE_LEGACY_STATE_SECONDS), state
+            )
+        return state
     state = _look_up(profile)
-    cache.set(key, (state.usable, state.reason), timeout=settings.BRIDGE_LEGACY_STATE_SECONDS)
+    seconds = settings.BRIDGE_LEGACY_STATE_SECONDS
+    cache.set(key, (state.usable, state.reason, now + seconds), timeout=seconds)
+    _keep_locally(profile.subject_id, now + seconds, state)
     return state
+
+
+def _keep_locally(subject_id: int, expires: float, state: AccountState) -> None:
+    if not state.usable:
+        return
+    if len(_local) >= LOCAL_MAX_ENTRIES:
+        _local.clear()
+    _local[subject_id] = (expires, state)
 
 
 def forget(profile: Profile) -> None:
     """Drop the cached answer (after a login re-read the row anyway)."""
+    _local.pop(profile.subject_id, None)
     cache.delete(f"{CACHE_PREFIX}{profile.subject_id}")
+
+
+def forget_local_copies() -> None:
+    """Drop this process's copies (tests, where the shared cache rolls back with each test)."""
+    _local.clear()
 
 
 def _look_up(profile: Profile) -> AccountState:

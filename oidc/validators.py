@@ -21,9 +21,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 from jwcrypto import jwk
-from oauth2_provider.models import get_access_token_model, get_grant_model, get_refresh_token_model
+from oauth2_provider.models import (
+    get_access_token_model,
+    get_grant_model,
+    get_refresh_token_model,
+    refresh_token_expire_timedelta,
+)
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauth2_provider.settings import oauth2_settings
 from oauthlib.oauth2.rfc6749 import errors as oauth_errors
@@ -60,14 +66,29 @@ LOCKED_GRANT: PreparedQuery[Any] = PreparedQuery(
 GRANT_SCOPE: PreparedQuery[Any] = PreparedQuery(
     lambda code: Grant.objects.only("scope").filter(code=code)[:1], samples=["\x00code"]
 )
-# Refresh: every row of the token (rotation leaves revoked rows with the same checksum), locked.
+# Refresh: every row of the token (rotation leaves revoked rows with the same checksum), locked,
+# with what DOT's checks read (its client and access token) and what the claims need.
 LOCKED_REFRESH_TOKENS: PreparedQuery[Any] = PreparedQuery(
     lambda digest: (
         RefreshToken.objects.select_for_update(of=("self",))
-        .select_related(USER_CLAIMS_PATH)
+        .select_related("application", "access_token", USER_CLAIMS_PATH)
         .filter(token_checksum=digest)
     ),
     samples=["\x00digest"],
+)
+
+# Client authentication on every token, introspection and revocation request.
+CLIENT_BY_ID: PreparedQuery[Any] = PreparedQuery(
+    lambda client_id: Application.objects.filter(client_id=client_id)[:1], samples=["\x00client_id"]
+)
+# Rotation: an access token already minted from this refresh token (DOT's grace-period case).
+ISSUED_FROM_REFRESH_TOKEN: PreparedQuery[Any] = PreparedQuery(
+    lambda refresh_token_id: (
+        AccessToken.objects.select_for_update()
+        .only("pk")
+        .filter(source_refresh_token_id=refresh_token_id)[:1]
+    ),
+    samples=[-7_301_234_568],
 )
 
 
@@ -159,8 +180,14 @@ class BridgeValidator(OAuth2Validator):
         return valid
 
     def _load_application(self, client_id: str, request: Any) -> Any:
+        """DOT's, with the row read by a query compiled once per process: DOT reuses a
+        ``request.client`` whose ``client_id`` matches, after its own checks."""
         if not client_id_possible(client_id):
             return None  # e.g. a NUL from a Basic header: PostgreSQL cannot compare it
+        if not request.client:
+            found = CLIENT_BY_ID.first(client_id)
+            if found is not None and found.registration_source != found.RegistrationSource.CIMD:
+                request.client = found
         return super()._load_application(client_id, request)
 
     def _extract_basic_auth(self, request: Any) -> str | None:
@@ -330,10 +357,16 @@ class BridgeValidator(OAuth2Validator):
         # The same query brings the user's profile, subject and username override for the checks
         # and claims below (only the token rows are locked).
         locked = LOCKED_REFRESH_TOKENS.all(checksum(refresh_token))
-        valid = super().validate_refresh_token(refresh_token, client, request, *args, **kwargs)
-        if valid:
-            joined = next((row.user for row in locked if row.user_id == request.user.pk), None)
-            request.user = joined or request.user
+        live = [row for row in locked if row.revoked is None]
+        if len(live) == 1:
+            valid = self._live_refresh_token_valid(live[0], refresh_token, client, request)
+        else:
+            # Revoked (a replay, or a retry within the grace period) or unknown: DOT decides, with
+            # its reuse protection, reading the rows again (rare, so not worth a copy of its code).
+            valid = super().validate_refresh_token(refresh_token, client, request, *args, **kwargs)
+            if valid:
+                joined = next((row.user for row in locked if row.user_id == request.user.pk), None)
+                request.user = joined or request.user
         if valid and not account_usable(request.user):
             return False  # invalid_grant: the portal account was suspended, deleted or expired
         if valid and refresh_session_expired(request.refresh_token_instance):
@@ -345,6 +378,55 @@ class BridgeValidator(OAuth2Validator):
             request.claims = token.requested_claims()
             request.bridge_code_checksum = token.code_checksum
         return bool(valid)
+
+    @staticmethod
+    def _live_refresh_token_valid(token: Any, presented: str, client: Any, request: Any) -> bool:
+        """DOT's checks of an unrevoked refresh token (``OAuth2Validator.validate_refresh_token``),
+        on the row already read and locked, whose client, access token and user came with it."""
+        if token.access_token is None:
+            return False  # an orphan: its access token was deleted out of band
+        expire_delta = refresh_token_expire_timedelta()
+        if expire_delta and token.access_token.expires + expire_delta <= timezone.now():
+            return False
+        request.user = token.user
+        request.refresh_token = presented
+        request.refresh_token_instance = token
+        if transaction.get_connection().in_atomic_block:  # the row lock holds until the tokens are saved
+            request.bridge_locked_refresh_token = token
+        return bool(token.application_id == client.pk)
+
+    def _save_bearer_token(self, token: dict[str, Any], request: Any, *args: Any, **kwargs: Any) -> None:
+        """DOT's, except for the usual rotation, done on the refresh token row locked and read
+        (with its access token) by ``validate_refresh_token`` in this transaction: DOT would read
+        the row twice more and its access token once more before revoking them."""
+        locked: Any = getattr(request, "bridge_locked_refresh_token", None)
+        if locked is None or not self._rotates_as_usual(locked, token, request):
+            super()._save_bearer_token(token, request, *args, **kwargs)
+            return
+        self._check_and_set_request_resource(request)
+        expires = timezone.now() + timedelta(
+            seconds=token.get("expires_in", oauth2_settings.ACCESS_TOKEN_EXPIRE_SECONDS)
+        )
+        # RefreshToken.revoke() on a row known to be live and locked: its access token goes (DOT's
+        # AccessToken.revoke deletes it, which also clears the reference), then the row is revoked.
+        if locked.access_token is not None:
+            locked.access_token.revoke()
+        locked.access_token = None
+        locked.revoked = timezone.now()
+        locked.save(update_fields=["access_token", "revoked"])
+        request.refresh_token_instance = None
+        access_token = self._create_access_token(expires, request, token, source_refresh_token=locked)
+        self._create_refresh_token(request, token["refresh_token"], access_token, locked)
+
+    def _rotates_as_usual(self, locked: Any, token: dict[str, Any], request: Any) -> bool:
+        current: Any = getattr(request, "refresh_token_instance", None)
+        return (
+            locked is current
+            and bool(token.get("refresh_token"))
+            and "scope" in token
+            and bool(self.rotate_refresh_token(request))
+            and ISSUED_FROM_REFRESH_TOKEN.first(locked.pk) is None
+        )
 
     @staticmethod
     def _revoke_tokens_from_replayed_code(code: str, client: Any) -> None:

@@ -77,6 +77,15 @@ class Portal:
         self.execute("DELETE FROM portal_users WHERE uid = %s", (uid,))
 
 
+@pytest.fixture(autouse=True)
+def _no_account_state_from_other_tests() -> None:
+    """accounts.state keeps "usable" answers per process, and the shared cache they copy rolls
+    back with each test's database: no test sees another's (ids are reused after a rollback)."""
+    from accounts.state import forget_local_copies
+
+    forget_local_copies()
+
+
 @pytest.fixture
 def portal() -> Iterator[Portal]:
     """The legacy portal on SQLite, at the path the test settings point LEGACY_DATABASE_URL to."""

@@ -1,8 +1,9 @@
 """Where the bridge's time goes: py-spy samples of the gunicorn workers during one measurement.
 
-``--profile`` records every bridge measurement (py-spy, on-CPU Python stacks, --nonblocking so the
+``--profile`` records every bridge measurement (py-spy, Python stacks, --nonblocking so the
 workers are not paused) and summarises each into the functions that take the most samples, by
-inclusive time. The raw collapsed stacks are kept beside the JSON for flame graphs.
+inclusive time, leaving out samples of threads that wait (see WAITING). The raw collapsed stacks
+are kept beside the JSON for flame graphs.
 """
 
 from __future__ import annotations
@@ -25,6 +26,15 @@ PLUMBING = (
     "django/utils/decorators.py",
     "django/views/decorators/",
     "contextlib.py",
+)
+# py-spy's idle detection does not see these waits (here, in containers), so a sample whose
+# innermost frame is one of them is counted as waiting, not as work: a gthread worker thread with
+# no request, the worker's accept loop, and a PostgreSQL round trip in flight.
+WAITING = (
+    "_worker (concurrent/futures/thread.py",
+    "EpollSelector.select (selectors.py",
+    "Connection.wait (psycopg/connection.py",
+    "PollableMethodQueue",
 )
 # Each sample is charged to the group of the innermost frame that matches one (leaf upwards), so
 # the groups add up to 100% with "other".
@@ -91,7 +101,7 @@ def summarise(collapsed: Path, top: int = 12) -> dict[str, object]:
     inclusive: Counter[str] = Counter()
     leaf: Counter[str] = Counter()
     groups: Counter[str] = Counter()
-    total = 0
+    total = waiting = 0
     if not collapsed.exists():
         return {}
     for line in collapsed.read_text(errors="replace").splitlines():
@@ -100,8 +110,11 @@ def summarise(collapsed: Path, top: int = 12) -> dict[str, object]:
             count = int(count_text)
         except ValueError:
             continue
-        total += count
         frames = [f for f in stack.split(";") if not f.startswith("process ")]
+        if not frames or any(frames[-1].startswith(w) for w in WAITING):
+            waiting += count
+            continue
+        total += count
         groups[_group(frames)] += count
         if frames:
             leaf[frames[-1]] += count
@@ -116,6 +129,7 @@ def summarise(collapsed: Path, top: int = 12) -> dict[str, object]:
 
     return {
         "samples": total,
+        "waiting_samples": waiting,
         "groups": {label: share(n) for label, n in groups.most_common()},
         "inclusive": [{"frame": f, "percent": share(n)} for f, n in inclusive.most_common(top)],
         "self": [{"frame": f, "percent": share(n)} for f, n in leaf.most_common(top)],

@@ -25,6 +25,21 @@ def free_port() -> int:
 
 
 # --- processes -------------------------------------------------------------------------------------
+# --nice: the scheduling priority of the harness and of every server it starts. Linux schedules
+# each session as one group (autogroup) before it looks at a process's nice value, and every server
+# runs in a session of its own, so the priority is set on the session's group.
+NICE = {"value": 0}
+
+
+def set_autogroup_nice(pid: int | str = "self") -> None:
+    if not NICE["value"]:
+        return
+    try:
+        Path(f"/proc/{pid}/autogroup").write_text(str(NICE["value"]))
+    except OSError as error:  # no autogroups (kernel setting), or not root for a negative value
+        print(f"--nice {NICE['value']} not applied to {pid}: {error}", flush=True)
+
+
 @dataclass
 class Service:
     """A server started by the harness, in its own session so that it and its workers stop together."""
@@ -47,6 +62,7 @@ class Service:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
+        set_autogroup_nice(self.proc.pid)
 
     def pids(self) -> list[int]:
         """The server and every process it started (same session id)."""
@@ -110,14 +126,36 @@ def process_cpu_seconds(pids: list[int]) -> float:
     return total / CLK_TCK
 
 
+_POSTMASTER: dict[str, int] = {}
+
+
+def _ppid(pid: int | str) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
+def postmaster_pid() -> int | None:
+    """The postmaster of the server at PG (parent of a backend), if it runs on this machine."""
+    if "pid" not in _POSTMASTER:
+        try:
+            _POSTMASTER["pid"] = _ppid(int(psql("SELECT pg_backend_pid()")))
+        except (OSError, ValueError, IndexError):
+            _POSTMASTER["pid"] = 0
+    return _POSTMASTER["pid"] or None
+
+
 def postgres_pids() -> list[int]:
+    """The PostgreSQL server the harness uses: its postmaster and every process it started (not
+    another cluster on the same machine)."""
+    postmaster = postmaster_pid()
     pids = []
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
-                if Path(f"/proc/{entry}/comm").read_text().strip() in ("postgres", "postmaster"):
+                if Path(f"/proc/{entry}/comm").read_text().strip() not in ("postgres", "postmaster"):
+                    continue
+                if postmaster is None or int(entry) == postmaster or _ppid(entry) == postmaster:
                     pids.append(int(entry))
-            except OSError:
+            except (OSError, ValueError, IndexError):
                 continue
     return pids
 

@@ -66,5 +66,59 @@ def test_state_is_cached_for_the_configured_time(client, portal, trusted_rp, set
     assert client.get(reverse("oidc:userinfo"), **bearer).status_code == 200  # within the bound
     from django.core.cache import cache
 
-    cache.clear()  # the bound passes
+    from accounts.state import forget_local_copies
+
+    cache.clear()  # the bound passes: the shared entry and this process's copy expire together
+    forget_local_copies()
     assert client.get(reverse("oidc:userinfo"), **bearer).status_code == 401
+
+
+# --- the per-process copy of a "usable" answer (accounts.state) ------------------------------------
+def test_a_usable_answer_is_kept_in_the_process_until_the_shared_entry_expires(
+    client, portal, trusted_rp, settings, monkeypatch
+):
+    import time
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from accounts import state
+
+    settings.BRIDGE_LEGACY_STATE_SECONDS = 60
+    uid = portal.add_user("ajones", "correct horse")
+    tokens = sign_in_and_get_tokens(client, trusted_rp)
+    bearer = {"HTTP_AUTHORIZATION": f"Bearer {tokens['access_token']}"}
+    assert client.get(reverse("oidc:userinfo"), **bearer).status_code == 200  # read and kept
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(reverse("oidc:userinfo"), **bearer).status_code == 200
+    assert not [q for q in captured.captured_queries if "idp_bridge_cache" in q["sql"]]
+
+    portal.update(uid, status=0)
+    assert client.get(reverse("oidc:userinfo"), **bearer).status_code == 200  # within the bound
+    later = time.time() + 61
+    monkeypatch.setattr(state.time, "time", lambda: later)
+    from django.core.cache import cache
+
+    cache.clear()  # the shared entry has expired too (the database cache reads the real clock)
+    assert client.get(reverse("oidc:userinfo"), **bearer).status_code == 401
+
+
+def test_a_refusal_is_not_kept_in_the_process_so_a_login_lifts_it_everywhere(
+    client, portal, trusted_rp, settings
+):
+    from accounts import state
+
+    settings.BRIDGE_LEGACY_STATE_SECONDS = 300
+    uid = portal.add_user("ajones", "correct horse")
+    tokens = sign_in_and_get_tokens(client, trusted_rp)
+    bearer = {"HTTP_AUTHORIZATION": f"Bearer {tokens['access_token']}"}
+    from accounts.models import Profile
+
+    profile = Profile.objects.get()
+    portal.update(uid, status=0)
+    state.forget(profile)  # the bound passes
+    assert client.get(reverse("oidc:userinfo"), **bearer).status_code == 401  # the refusal is cached
+    assert profile.subject_id not in state._local  # in the shared cache only
+    portal.update(uid, status=1)
+    state.forget(profile)  # what a successful login does, in whichever process
+    assert client.get(reverse("oidc:userinfo"), **bearer).status_code == 200

@@ -76,6 +76,8 @@ def test_userinfo_reads_the_token_once_with_everything_the_claims_need(client, t
     assert counts["oidc_accesstoken"] == 1
     for table in ("accounts_profile", "accounts_subject", "accounts_usernameoverride", "auth_user"):
         assert counts[table] == 0, (table, captured.captured_queries)
+    # the account state checked when the tokens were issued is kept in this process (accounts.state)
+    assert len(captured.captured_queries) == 1, captured.captured_queries
 
 
 def test_introspection_reads_the_client_and_the_token_once_each(client, tokens, trusted_rp):
@@ -205,9 +207,46 @@ def test_refresh_reads_neither_the_id_token_nor_the_claims_tables_again(client, 
     assert response.status_code == 200, response.content
     counts = reads(captured)
     assert counts["oidc_idtoken"] == 0
-    for table in ("accounts_profile", "accounts_subject", "accounts_usernameoverride"):
+    for table in ("accounts_profile", "accounts_subject", "accounts_usernameoverride", "auth_user"):
         assert counts[table] == 0, (table, captured.captured_queries)
+    # the client once (authentication); the token's client, access token and user come joined to
+    # the locked refresh token, which the rotation reuses (stock DOT reads it twice more)
+    assert counts["oidc_application"] == 1, captured.captured_queries
+    assert counts["oidc_refreshtoken"] == 1, captured.captured_queries
+    assert counts["oidc_accesstoken"] == 1, captured.captured_queries  # none minted from it yet?
+    assert not [q for q in captured.captured_queries if "idp_bridge_cache" in q["sql"]]
     assert keys.verify_own_jwt(response.json()["id_token"])["sub"]
+
+
+def refresh(client, rp_client_id: str, refresh_token: str):
+    return client.post(
+        reverse("oidc:token"),
+        {"grant_type": "refresh_token", "refresh_token": refresh_token},
+        HTTP_AUTHORIZATION=basic(rp_client_id),
+    )
+
+
+def test_a_live_refresh_token_is_refused_to_another_client(client, tokens, make_client):
+    other = make_client("other-rp", trusted=True)
+    refused = refresh(client, other.client_id, tokens["refresh_token"])
+    assert refused.status_code == 400 and refused.json()["error"] == "invalid_grant"
+
+
+def test_a_refresh_token_whose_access_token_was_deleted_out_of_band_is_refused(client, tokens, trusted_rp):
+    AccessToken.objects.all().delete()
+    refused = refresh(client, trusted_rp.client_id, tokens["refresh_token"])
+    assert refused.status_code == 400 and refused.json()["error"] == "invalid_grant"
+
+
+def test_a_refresh_token_past_its_lifetime_after_its_access_token_is_refused(
+    client, tokens, trusted_rp, settings
+):
+    lifetime = settings.OAUTH2_PROVIDER["REFRESH_TOKEN_EXPIRE_SECONDS"]
+    AccessToken.objects.update(expires=timezone.now() - timedelta(seconds=lifetime + 1))
+    refused = refresh(client, trusted_rp.client_id, tokens["refresh_token"])
+    assert refused.status_code == 400 and refused.json()["error"] == "invalid_grant"
+    AccessToken.objects.update(expires=timezone.now() - timedelta(seconds=lifetime - 60))
+    assert refresh(client, trusted_rp.client_id, tokens["refresh_token"]).status_code == 200
 
 
 def test_a_rotated_refresh_token_is_refused_at_once(client, tokens, trusted_rp):
@@ -219,6 +258,18 @@ def test_a_rotated_refresh_token_is_refused_at_once(client, tokens, trusted_rp):
     # and the old access token went with it (rotation revokes the pair)
     userinfo = client.get(reverse("oidc:userinfo"), HTTP_AUTHORIZATION=f"Bearer {tokens['access_token']}")
     assert userinfo.status_code == 401
+
+
+def test_replaying_a_rotated_refresh_token_revokes_its_successor_too(client, tokens, trusted_rp):
+    rotated = refresh(client, trusted_rp.client_id, tokens["refresh_token"])
+    assert rotated.status_code == 200
+    replayed = refresh(client, trusted_rp.client_id, tokens["refresh_token"])
+    assert replayed.status_code == 400 and replayed.json()["error"] == "invalid_grant"
+    # reuse protection: the token family is revoked, the successor with it
+    successor = refresh(client, trusted_rp.client_id, rotated.json()["refresh_token"])
+    assert successor.status_code == 400 and successor.json()["error"] == "invalid_grant"
+    bearer = f"Bearer {rotated.json()['access_token']}"
+    assert client.get(reverse("oidc:userinfo"), HTTP_AUTHORIZATION=bearer).status_code == 401
 
 
 def test_a_revoked_access_token_stops_working_at_the_next_request(client, tokens, trusted_rp):
