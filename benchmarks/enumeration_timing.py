@@ -98,15 +98,16 @@ def start_bridge(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
         cwd=ROOT,
         env=env,
     )
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
-            if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
+            if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=10).status_code == 200:
                 return server
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):
             time.sleep(0.2)
-    server.kill()
-    raise SystemExit("the bridge did not start within 60 s")
+    server.terminate()
+    server.wait(timeout=30)
+    raise SystemExit("the bridge did not start within 120 s")
 
 
 class LoginForm:

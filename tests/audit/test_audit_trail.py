@@ -158,3 +158,19 @@ def test_export_writes_json_lines_filtered_by_time_and_event(tmp_path):
 def test_export_names_a_bad_date():
     with pytest.raises(CommandError, match="not a date"):
         call_command("audit_export", "--since", "last tuesday", stdout=io.StringIO())
+
+
+def test_the_admin_finds_events_by_address_and_filters_by_event(django_user_model):
+    from django.test import Client
+
+    audit.record("login.failed", reason="mismatch", legacy_id="42", ip_address="192.0.2.77")
+    audit.record("login.failed", reason="unknown_user", ip_address="198.51.100.1")
+    audit.record("token.issued", reason="authorization_code", client_id="globus")
+    staff = Client()
+    admin = django_user_model.objects.create_superuser("admin", "admin@example.org", "admin-pass")
+    staff.force_login(admin, backend="django.contrib.auth.backends.ModelBackend")
+    url = reverse("admin:audit_auditevent_changelist")
+    by_address = staff.get(url, {"q": "192.0.2.77"}).context["cl"].result_list
+    assert [event.reason for event in by_address] == ["mismatch"]
+    by_event = staff.get(url, {"event": "token.issued"}).context["cl"].result_list
+    assert [event.client_id for event in by_event] == ["globus"]
