@@ -11,6 +11,7 @@ import logging
 import secrets
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -40,44 +41,56 @@ class _TimingCalibration:
 
     Portals mix schemes (the demo: bcrypt, PBKDF2, phpass, sha512-crypt) whose verifications cost
     from a few to hundreds of milliseconds, so one dummy hash cannot make every failure look
-    alike. Every real verification is timed; per scheme an average is kept, with a stored hash
-    of that scheme as an example (a costlier-than-average one replaces it). Then:
+    alike. Every real verification is timed; per scheme the last ``SAMPLES`` durations are kept,
+    with a stored hash of that scheme as an example. The scheme's cost is the ``QUANTILE`` of its
+    durations: then
 
     * an unknown user (or an unknown hash format) is "verified" against the example of the
       costliest scheme (or against BRIDGE_DUMMY_HASH, which the operator names as the costliest);
-    * every failure is padded, after its verification, to the costliest average (``floor``), so
-      a wrong password for a cheap phpass account answers no sooner than for a bcrypt one.
+    * every failure is padded, after its verification, to the costliest cost (``floor``), so a
+      wrong password for a cheap phpass account answers no sooner than for a bcrypt one.
+
+    Why a high quantile rather than the average: a real verification of the costliest scheme
+    takes max(its own time, floor) after padding, a cheap one exactly the floor. With the floor
+    at the 90th percentile both are the floor nine times in ten, so their medians agree; at the
+    average, the costliest scheme's slower half would stand out (measured: 9-15 ms on a busy host).
 
     Padding sleeps rather than hashes: it costs a worker the time a costliest-scheme account
     would, and no CPU. Measured by benchmarks/enumeration_timing.py (docs/security.md).
     """
 
-    ALPHA = 0.2  # weight of the newest measurement in the running average
+    SAMPLES = 50
+    QUANTILE = 0.9
     lock = threading.Lock()
-    costs: dict[str, float] = {}  # scheme -> average seconds of one verification
+    durations: dict[str, deque[float]] = {}  # scheme -> recent verification times (seconds)
     examples: dict[str, str] = {}  # scheme -> a stored hash of that scheme
 
     @classmethod
     def observe(cls, scheme: str, stored: str, seconds: float) -> None:
         with cls.lock:
-            average = cls.costs.get(scheme)
-            if average is None or seconds >= average:
-                cls.examples[scheme] = stored
-            cls.costs[scheme] = seconds if average is None else average + cls.ALPHA * (seconds - average)
+            recent = cls.durations.setdefault(scheme, deque(maxlen=cls.SAMPLES))
+            recent.append(seconds)
+            cls.examples[scheme] = stored
+
+    @classmethod
+    def cost(cls, scheme: str) -> float:
+        ordered = sorted(cls.durations[scheme])
+        return ordered[min(len(ordered) - 1, int(cls.QUANTILE * len(ordered)))]
 
     @classmethod
     def costliest(cls) -> tuple[str | None, float]:
-        """The example hash of the costliest scheme seen, and that scheme's average cost."""
+        """The example hash of the costliest scheme seen, and that scheme's cost."""
         with cls.lock:
-            if not cls.costs:
+            if not cls.durations:
                 return None, 0.0
-            scheme = max(cls.costs, key=cls.costs.__getitem__)
-            return cls.examples[scheme], cls.costs[scheme]
+            costs = {scheme: cls.cost(scheme) for scheme in cls.durations}
+            scheme = max(costs, key=costs.__getitem__)
+            return cls.examples[scheme], costs[scheme]
 
     @classmethod
     def forget(cls) -> None:
         with cls.lock:
-            cls.costs.clear()
+            cls.durations.clear()
             cls.examples.clear()
 
 

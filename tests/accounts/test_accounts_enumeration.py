@@ -97,5 +97,5 @@ def test_a_configured_dummy_hash_is_used_and_sets_the_floor(mixed_portal, settin
     settings.BRIDGE_DUMMY_HASH = bcrypt.hashpw(b"x", bcrypt.gensalt(BCRYPT_COST)).decode()
     monkeypatch.setattr(dummy, "_resolved", None)
     seconds("nobody", "wrong")
-    assert "BRIDGE_DUMMY_HASH" in authentication._TimingCalibration.costs
+    assert "BRIDGE_DUMMY_HASH" in authentication._TimingCalibration.durations
     assert seconds("cheap", "wrong") >= authentication._TimingCalibration.costliest()[1] * 0.9
