@@ -12,7 +12,8 @@ suspended bcrypt account), then posts the login form, in a shuffled order every 
   right password.
 
 Each case's median is compared with baseline A; the target is a difference under 5 ms, read
-against the noise floor. Brute-force throttling is switched off for the run (it would refuse
+against the noise floor and each difference's 95% bootstrap interval (an interval that contains
+0 is a difference chance alone explains). Brute-force throttling is switched off for the run (it would refuse
 the repeated attempts, identically for every case, in about a millisecond). Nothing is asserted.
 """
 
@@ -142,35 +143,55 @@ def measure(form: LoginForm, rounds: int, warmup: int) -> dict[str, list[float]]
     return samples
 
 
+def interval(values: list[float], baseline: list[float], draws: int = 2000) -> tuple[float, float]:
+    """A 95% bootstrap interval of median(values) - median(baseline): how far chance alone goes."""
+    rng = random.Random(7)
+    differences = sorted(
+        statistics.median(rng.choices(values, k=len(values)))
+        - statistics.median(rng.choices(baseline, k=len(baseline)))
+        for _ in range(draws)
+    )
+    return differences[int(0.025 * draws)], differences[int(0.975 * draws) - 1]
+
+
 def summarise(samples: dict[str, list[float]]) -> dict[str, dict[str, float]]:
-    baseline = statistics.median(samples[next(iter(CASES))])
+    reference = samples[next(iter(CASES))]
+    baseline = statistics.median(reference)
     figures = {}
     for label, values in samples.items():
         ordered = sorted(values)
         median = statistics.median(ordered)
+        low, high = interval(values, reference)
         figures[label] = {
             "median_ms": median * 1000,
             "p10_ms": ordered[len(ordered) // 10] * 1000,
             "p90_ms": ordered[(len(ordered) * 9) // 10] * 1000,
             "difference_ms": (median - baseline) * 1000,
+            "interval_low_ms": low * 1000,
+            "interval_high_ms": high * 1000,
         }
     return figures
 
 
 def print_table(figures: dict[str, dict[str, float]], rounds: int) -> None:
     print(f"\nLogin form over HTTP, {rounds} attempts per case (medians; difference against baseline A)\n")
-    print(f"{'case':38} {'median':>9} {'p10':>9} {'p90':>9} {'difference':>11}")
+    print(f"{'case':38} {'median':>9} {'p10':>9} {'p90':>9} {'difference':>11}  {'95% interval':>19}")
     for label, row in figures.items():
         print(
             f"{label:38} {row['median_ms']:7.1f}ms {row['p10_ms']:7.1f}ms {row['p90_ms']:7.1f}ms "
-            f"{row['difference_ms']:+9.2f}ms"
+            f"{row['difference_ms']:+9.2f}ms  [{row['interval_low_ms']:+7.2f}, {row['interval_high_ms']:+7.2f}]"
         )
     noise = abs(figures["baseline B: the same request again"]["difference_ms"])
     worst = max(
         abs(row["difference_ms"]) for label, row in figures.items() if not label.startswith("baseline")
     )
     verdict = "met" if worst < TARGET_MS else "NOT met"
-    print(f"\nNoise floor (identical requests): {noise:.2f} ms. Largest difference: {worst:.2f} ms.")
+    spread = figures["baseline B: the same request again"]
+    print(
+        f"\nNoise floor (identical requests): {noise:.2f} ms; chance alone moves a median difference "
+        f"within [{spread['interval_low_ms']:+.2f}, {spread['interval_high_ms']:+.2f}] ms. "
+        f"Largest difference: {worst:.2f} ms."
+    )
     print(f"Target (every difference under {TARGET_MS:g} ms): {verdict}.")
 
 
