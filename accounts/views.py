@@ -126,6 +126,7 @@ class LoginView(View):
                 "by_address": refusal.scope == LoginThrottle.ADDRESS,
                 "support_email": getattr(settings, "BRIDGE_SUPPORT_EMAIL", ""),
                 "support_url": getattr(settings, "BRIDGE_SUPPORT_URL", ""),
+                "retry_url": f"{reverse('accounts:login')}?{urlencode({'next': safe_next(request, request.POST.get('next'))})}",
             }
             response = render(request, "accounts/locked.html", context, status=429)
         else:
