@@ -7,6 +7,7 @@ from django.utils import timezone
 
 import audit
 from accounts import throttle
+from accounts.forms import ThrottledAdminLoginForm
 from accounts.models import (
     AuthenticationEvent,
     LoginThrottle,
@@ -15,6 +16,9 @@ from accounts.models import (
     UsernameConflict,
     UsernameOverride,
 )
+
+# Staff passwords are guessed too: the admin login counts failures like the portal's (scope admin).
+admin.site.login_form = ThrottledAdminLoginForm
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -133,8 +133,9 @@ class LoginThrottle(models.Model):
     """
 
     ACCOUNT = "account"
+    ADMIN = "admin"
     ADDRESS = "ip"
-    SCOPES = [(ACCOUNT, "username"), (ADDRESS, "client address")]
+    SCOPES = [(ACCOUNT, "username"), (ADMIN, "admin username"), (ADDRESS, "client address")]
 
     scope = models.CharField(max_length=8, choices=SCOPES)
     key = models.CharField(

@@ -54,7 +54,7 @@ class Policy:
     address: Limits
 
     def limits(self, scope: str) -> Limits:
-        return self.account if scope == LoginThrottle.ACCOUNT else self.address
+        return self.address if scope == LoginThrottle.ADDRESS else self.account
 
     def wait_after(self, scope: str, failures: int) -> timedelta:
         """How long a key waits after its ``failures``-th failure in the window."""
@@ -102,19 +102,23 @@ class Attempt:
 
 
 def throttle_key(scope: str, value: str) -> str:
-    key = username_key(value) if scope == LoginThrottle.ACCOUNT else value
+    key = value if scope == LoginThrottle.ADDRESS else username_key(value)
     if len(key) > MAX_KEY_LENGTH:
         # NFKC can lengthen what was typed; a digest still gives one counter per username.
         key = "sha256:" + hashlib.sha256(key.encode()).hexdigest()
     return key
 
 
-def begin(login: str, address: str | None) -> Attempt | Refusal | None:
-    """Charge an attempt for ``login`` from ``address``, or refuse it. ``None``: throttling is off."""
+def begin(login: str, address: str | None, *, scope: str = LoginThrottle.ACCOUNT) -> Attempt | Refusal | None:
+    """Charge an attempt for ``login`` from ``address``, or refuse it. ``None``: throttling is off.
+
+    ``scope`` is ``LoginThrottle.ADMIN`` for the admin site's login: staff usernames get counters
+    of their own, so that nobody can lock an admin out by typing their name on the portal's form.
+    """
     if not settings.BRIDGE_LOGIN_THROTTLE:
         return None
     rules, now = policy(), timezone.now()
-    keys = [(LoginThrottle.ACCOUNT, throttle_key(LoginThrottle.ACCOUNT, login))]
+    keys = [(scope, throttle_key(scope, login))]
     if address:
         keys.append((LoginThrottle.ADDRESS, throttle_key(LoginThrottle.ADDRESS, address)))
     with transaction.atomic():
@@ -157,7 +161,7 @@ def succeeded(attempt: Attempt | None) -> None:
         return
     with transaction.atomic():
         for row in _locked_existing(attempt):
-            if row.scope == LoginThrottle.ACCOUNT:
+            if row.scope != LoginThrottle.ADDRESS:
                 row.delete()
             else:
                 _refund(row)
@@ -188,7 +192,7 @@ def failed(attempt: Attempt | None, *, address: str | None) -> None:
                 scope=scope,
                 failures=failures,
                 lockout_seconds=int(rules.lockout.total_seconds()),
-                **({"normalized_username": key} if scope == LoginThrottle.ACCOUNT else {}),
+                **({"normalized_username": key} if scope != LoginThrottle.ADDRESS else {}),
             )
 
 
@@ -217,7 +221,7 @@ def unlock(row: LoginThrottle, *, by: str) -> None:
         reason="admin",
         scope=row.scope,
         unlocked_by=by,
-        **({"normalized_username": row.key} if row.scope == LoginThrottle.ACCOUNT else {}),
+        **({"normalized_username": row.key} if row.scope != LoginThrottle.ADDRESS else {}),
         **({"ip": row.key} if row.scope == LoginThrottle.ADDRESS else {}),
     )
     LoginThrottle.objects.filter(pk=row.pk).delete()

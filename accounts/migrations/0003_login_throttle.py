@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
             name="LoginThrottle",
             fields=[
                 ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("scope", models.CharField(choices=[("account", "username"), ("ip", "client address")], max_length=8)),
+                ("scope", models.CharField(choices=[("account", "username"), ("admin", "admin username"), ("ip", "client address")], max_length=8)),
                 (
                     "key",
                     models.CharField(

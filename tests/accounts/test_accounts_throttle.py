@@ -276,3 +276,20 @@ def test_check_deploy_warns_when_throttling_is_off(settings):
     assert not login_throttle_deploy_check(None)
     settings.BRIDGE_LOGIN_THROTTLE = False
     assert [message.id for message in login_throttle_deploy_check(None)] == ["accounts.W012"]
+
+
+def test_the_admin_login_is_throttled_apart_from_the_portal_username(
+    client, portal, clock, limits, django_user_model
+):
+    django_user_model.objects.create_superuser("root", "root@example.org", "admin-pass")
+    portal.add_user("root", "portal-pass")
+    for _ in range(3):  # two free failures, the third earns a 1 s wait
+        assert client.post("/admin/login/", {"username": "root", "password": "guess"}).status_code == 200
+    refused = client.post("/admin/login/", {"username": "root", "password": "admin-pass"})
+    assert "Wait 1 second" in refused.content.decode() and "_auth_user_id" not in client.session
+    # the portal's "root" has a counter of its own: the admin's failures do not slow it, nor back
+    assert attempt(client, "root", "portal-pass", address="192.0.2.99").status_code == 303
+    assert LoginThrottle.objects.get(scope="admin").failures == 3
+    clock.advance(1)
+    assert client.post("/admin/login/", {"username": "root", "password": "admin-pass"}).status_code == 302
+    assert not LoginThrottle.objects.filter(scope="admin").exists()
