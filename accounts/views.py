@@ -56,6 +56,11 @@ def _is_local_path(candidate: str) -> bool:
     return not parts.scheme and not parts.netloc
 
 
+def retry_url(request: HttpRequest) -> str:
+    """The login page again, still on the way to where the user was going."""
+    return f"{reverse('accounts:login')}?{urlencode({'next': safe_next(request, request.POST.get('next'))})}"
+
+
 def client_name_for(next_url: str) -> str | None:
     """The relying party a login continues to, so the page can say where the user is going."""
     parts = urlsplit(next_url)
@@ -88,8 +93,9 @@ class LoginView(View):
         except LegacySourceUnavailable:
             throttle.released(attempt)
             log.warning("login unavailable: legacy database did not answer")
-            retry_url = f"{reverse('accounts:login')}?{urlencode({'next': safe_next(request, request.POST.get('next'))})}"
-            response = render(request, "accounts/unavailable.html", {"retry_url": retry_url}, status=503)
+            response = render(
+                request, "accounts/unavailable.html", {"retry_url": retry_url(request)}, status=503
+            )
             response["Retry-After"] = str(RETRY_AFTER_SECONDS)
             return response
         except AccountNeedsAttention:
@@ -126,7 +132,7 @@ class LoginView(View):
                 "by_address": refusal.scope == LoginThrottle.ADDRESS,
                 "support_email": getattr(settings, "BRIDGE_SUPPORT_EMAIL", ""),
                 "support_url": getattr(settings, "BRIDGE_SUPPORT_URL", ""),
-                "retry_url": f"{reverse('accounts:login')}?{urlencode({'next': safe_next(request, request.POST.get('next'))})}",
+                "retry_url": retry_url(request),
             }
             response = render(request, "accounts/locked.html", context, status=429)
         else:

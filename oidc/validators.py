@@ -344,13 +344,14 @@ class BridgeValidator(OAuth2Validator):
     def _revoke_tokens_from_replayed_code(code: str, client: Any) -> None:
         """A code presented twice was stolen or replayed: revoke what the first exchange issued."""
         replayed = checksum(code)
-        revoked = 0
+        access_tokens = AccessToken.objects.filter(code_checksum=replayed, application=client)
+        revoked = access_tokens.count()  # counted first: revoking a refresh token deletes its access token
         for refresh_token in RefreshToken.objects.filter(
             code_checksum=replayed, application=client, revoked__isnull=True
         ):
             refresh_token.revoke()
             revoked += 1
-        revoked += AccessToken.objects.filter(code_checksum=replayed, application=client).delete()[0]
+        access_tokens.delete()
         if revoked:
             events.replayed_code(client, revoked)
 

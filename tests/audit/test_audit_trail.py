@@ -174,3 +174,20 @@ def test_the_admin_finds_events_by_address_and_filters_by_event(django_user_mode
     assert [event.reason for event in by_address] == ["mismatch"]
     by_event = staff.get(url, {"event": "token.issued"}).context["cl"].result_list
     assert [event.client_id for event in by_event] == ["globus"]
+
+
+def test_a_replayed_code_revokes_what_it_issued_and_says_so(client, portal, make_client):
+    from tests.oidc.test_token_path_performance import authorization_code, exchange
+
+    portal.add_user("ajones", "correct horse")
+    rp = make_client(trusted=True)
+    sign_in_and_get_tokens(client, rp)
+    code, verifier = authorization_code(client, rp)
+    assert exchange(client, rp, code, verifier).status_code == 200
+    assert exchange(client, rp, code, verifier).json()["error"] == "invalid_grant"
+    replayed = AuditEvent.objects.get(event="token.revoked")
+    assert (replayed.reason, replayed.client_id, replayed.details["revoked"]) == (
+        "code_replayed",
+        rp.client_id,
+        2,
+    )
