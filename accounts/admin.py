@@ -1,8 +1,24 @@
+from typing import Any
+
 from django.contrib import admin
+from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 
 import audit
-from accounts.models import AuthenticationEvent, Profile, Subject, UsernameConflict, UsernameOverride
+from accounts import throttle
+from accounts.forms import ThrottledAdminLoginForm
+from accounts.models import (
+    AuthenticationEvent,
+    LoginThrottle,
+    Profile,
+    Subject,
+    UsernameConflict,
+    UsernameOverride,
+)
+
+# Staff passwords are guessed too: the admin login counts failures like the portal's (scope admin).
+admin.site.login_form = ThrottledAdminLoginForm
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -81,3 +97,54 @@ class UsernameConflictAdmin(admin.ModelAdmin):
                     "account.username_conflict_resolved", user=request.user, legacy_ids=conflict.legacy_ids
                 )
                 self.message_user(request, f"{conflict}: resolved.")
+
+
+@admin.register(LoginThrottle)
+class LoginThrottleAdmin(admin.ModelAdmin):
+    """Who is being slowed down or locked out after failed logins, and the button to lift it.
+
+    Lifting (the action, or deleting a row) is audited as ``login.unlocked``; counters are never
+    edited by hand.
+    """
+
+    list_display = (
+        "scope",
+        "key",
+        "failures",
+        "window_started_at",
+        "last_attempt_at",
+        "blocked_until",
+        "state",
+    )
+    list_filter = ("scope",)
+    search_fields = ("key",)
+    ordering = ("-last_attempt_at",)
+    readonly_fields = ("scope", "key", "failures", "window_started_at", "last_attempt_at", "blocked_until")
+    actions = ["lift"]
+
+    @admin.display(description="state")
+    def state(self, obj: LoginThrottle) -> str:
+        if obj.blocked_until is None or obj.blocked_until <= timezone.now():
+            return "open"
+        return "locked" if obj.failures >= throttle.policy().limits(obj.scope).lockout_failures else "delayed"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # "lift" deletes too, and audits it
+        return actions
+
+    @admin.action(description="Lift the delay or lockout (audited)", permissions=["delete"])
+    def lift(self, request: HttpRequest, queryset: QuerySet[LoginThrottle]) -> None:
+        rows = list(queryset)
+        for row in rows:
+            throttle.unlock(row, by=str(request.user))
+        self.message_user(request, f"Lifted {len(rows)}.")
+
+    def delete_model(self, request: HttpRequest, obj: LoginThrottle) -> None:
+        throttle.unlock(obj, by=str(request.user))

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import logging
 import secrets
+import threading
+import time
+from collections import deque
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -34,23 +37,88 @@ _DUMMY_PASSWORD = secrets.token_urlsafe(24)
 
 
 class _TimingCalibration:
-    """Unknown users must cost what real ones do. Without BRIDGE_DUMMY_HASH, the dummy is the stored
-    hash most recently verified for real (scheme and cost as the portal's users have them), so a
-    portal at bcrypt cost 10 is not told apart from a cost-12 default (measured: 0.35 s vs 0.12 s)."""
+    """What a failed login must cost so that nobody can tell why it failed, learnt per process.
 
-    stored: str | None = None
+    Portals mix schemes (the demo: bcrypt, PBKDF2, phpass, sha512-crypt) whose verifications cost
+    from a few to hundreds of milliseconds, so one dummy hash cannot make every failure look
+    alike. Every real verification is timed; per scheme the last ``SAMPLES`` durations are kept,
+    with a stored hash of that scheme as an example. The scheme's cost is the ``QUANTILE`` of its
+    durations: then
+
+    * an unknown user (or an unknown hash format) is "verified" against the example of the
+      costliest scheme (or against BRIDGE_DUMMY_HASH, which the operator names as the costliest);
+    * every failure is padded, after its verification, to the costliest cost (``floor``), so a
+      wrong password for a cheap phpass account answers no sooner than for a bcrypt one.
+
+    Why a high quantile rather than the average: a real verification of the costliest scheme
+    takes max(its own time, floor) after padding, a cheap one exactly the floor. With the floor
+    at the 90th percentile both are the floor nine times in ten, so their medians agree; at the
+    average, the costliest scheme's slower half would stand out (measured: 9-15 ms on a busy host).
+
+    Padding sleeps rather than hashes: it costs a worker the time a costliest-scheme account
+    would, and no CPU. Measured by benchmarks/enumeration_timing.py (docs/security.md).
+    """
+
+    SAMPLES = 50
+    QUANTILE = 0.9
+    lock = threading.Lock()
+    durations: dict[str, deque[float]] = {}  # scheme -> recent verification times (seconds)
+    examples: dict[str, str] = {}  # scheme -> a stored hash of that scheme
+
+    @classmethod
+    def observe(cls, scheme: str, stored: str, seconds: float) -> None:
+        with cls.lock:
+            recent = cls.durations.setdefault(scheme, deque(maxlen=cls.SAMPLES))
+            recent.append(seconds)
+            cls.examples[scheme] = stored
+
+    @classmethod
+    def cost(cls, scheme: str) -> float:
+        ordered = sorted(cls.durations[scheme])
+        return ordered[min(len(ordered) - 1, int(cls.QUANTILE * len(ordered)))]
+
+    @classmethod
+    def costliest(cls) -> tuple[str | None, float]:
+        """The example hash of the costliest scheme seen, and that scheme's cost."""
+        with cls.lock:
+            if not cls.durations:
+                return None, 0.0
+            costs = {scheme: cls.cost(scheme) for scheme in cls.durations}
+            scheme = max(costs, key=costs.__getitem__)
+            return cls.examples[scheme], costs[scheme]
+
+    @classmethod
+    def forget(cls) -> None:
+        with cls.lock:
+            cls.durations.clear()
+            cls.examples.clear()
 
 
 def spend_dummy_time() -> None:
-    if _TimingCalibration.stored is not None and not settings.BRIDGE_DUMMY_HASH:
-        verify_password(_DUMMY_PASSWORD, _TimingCalibration.stored)
+    """One verification whose result is discarded, padded like a failed real one."""
+    started = time.perf_counter()
+    example, _ = _TimingCalibration.costliest()
+    if settings.BRIDGE_DUMMY_HASH:
+        dummy_verification()  # the operator's costliest hash; timed so that it sets the floor
+        _TimingCalibration.observe("BRIDGE_DUMMY_HASH", "", time.perf_counter() - started)
+    elif example:
+        verify_password(_DUMMY_PASSWORD, example)
     else:
-        dummy_verification()
+        dummy_verification()  # nothing verified yet in this process: the default (bcrypt 12)
+    pad_failure(started)
 
 
-def _calibrate(stored: str | None, verification: Verification) -> None:
-    if stored and verification.reason in ("ok", "mismatch"):
-        _TimingCalibration.stored = stored
+def pad_failure(started: float) -> None:
+    """Sleep until a failure that began verifying at ``started`` has cost the costliest average."""
+    _, floor = _TimingCalibration.costliest()
+    remaining = floor - (time.perf_counter() - started)
+    if remaining > 0:
+        time.sleep(remaining)
+
+
+def _calibrate(stored: str | None, verification: Verification, seconds: float) -> None:
+    if stored and verification.scheme and verification.reason in ("ok", "mismatch"):
+        _TimingCalibration.observe(verification.scheme, stored, seconds)
 
 
 class AccountNeedsAttention(BridgeError):
@@ -109,18 +177,21 @@ def check_legacy_credentials(login: str, password: str) -> LoginOutcome:
         spend_dummy_time()
         return LoginOutcome(None, "unknown_user")
 
+    started = time.perf_counter()
     verification: Verification = verify_password(
         password,
         legacy_user.password_hash,
         scheme=legacy_user.password_scheme,
         context=hash_context(legacy_user),
     )
-    _calibrate(legacy_user.password_hash, verification)
+    _calibrate(legacy_user.password_hash, verification, time.perf_counter() - started)
     if verification.reason in UNVERIFIED_REASONS:
         spend_dummy_time()
     if not verification.ok:
+        pad_failure(started)
         return LoginOutcome(None, verification.reason, legacy_user.legacy_id, verification.scheme)
     if not legacy_user.is_active:
+        pad_failure(started)
         return LoginOutcome(
             None,
             legacy_user.state,

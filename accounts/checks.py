@@ -211,3 +211,63 @@ def _is_uuid(value: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+@checks.register()
+def login_throttle_check(app_configs: object, **kwargs: object) -> list[checks.CheckMessage]:
+    """The brute-force protection's thresholds must make sense together (docs/security.md)."""
+    found: list[checks.CheckMessage] = []
+    if settings.BRIDGE_LOGIN_MAX_DELAY_SECONDS < settings.BRIDGE_LOGIN_DELAY_SECONDS:
+        found.append(
+            checks.Error(
+                f"BRIDGE_LOGIN_MAX_DELAY_SECONDS ({settings.BRIDGE_LOGIN_MAX_DELAY_SECONDS:g}) is shorter "
+                f"than BRIDGE_LOGIN_DELAY_SECONDS ({settings.BRIDGE_LOGIN_DELAY_SECONDS:g}).",
+                hint="The cap on the progressive delay must be at least the first delay, e.g. 1 and 60.",
+                id="accounts.E020",
+            )
+        )
+    if settings.BRIDGE_LOGIN_LOCKOUT_SECONDS < settings.BRIDGE_LOGIN_MAX_DELAY_SECONDS:
+        found.append(
+            checks.Error(
+                f"BRIDGE_LOGIN_LOCKOUT_SECONDS ({settings.BRIDGE_LOGIN_LOCKOUT_SECONDS}) is shorter than "
+                f"BRIDGE_LOGIN_MAX_DELAY_SECONDS ({settings.BRIDGE_LOGIN_MAX_DELAY_SECONDS:g}).",
+                hint="A lockout must last longer than the longest delay before it, e.g. 900 and 60.",
+                id="accounts.E021",
+            )
+        )
+    for scope in ("ACCOUNT", "IP"):
+        free = getattr(settings, f"BRIDGE_LOGIN_{scope}_FREE_FAILURES")
+        lockout = getattr(settings, f"BRIDGE_LOGIN_{scope}_LOCKOUT_FAILURES")
+        if lockout <= free:
+            found.append(
+                checks.Warning(
+                    f"BRIDGE_LOGIN_{scope}_LOCKOUT_FAILURES ({lockout}) is not above "
+                    f"BRIDGE_LOGIN_{scope}_FREE_FAILURES ({free}): there are no progressive delays "
+                    "before the lockout.",
+                    hint=f"Set BRIDGE_LOGIN_{scope}_FREE_FAILURES below the lockout threshold, e.g. 3 and 10.",
+                    id="accounts.W020",
+                )
+            )
+    if settings.BRIDGE_LOGIN_IP_LOCKOUT_FAILURES < settings.BRIDGE_LOGIN_ACCOUNT_LOCKOUT_FAILURES:
+        found.append(
+            checks.Warning(
+                "BRIDGE_LOGIN_IP_LOCKOUT_FAILURES is below BRIDGE_LOGIN_ACCOUNT_LOCKOUT_FAILURES: one "
+                "person's typos would lock everyone behind the same address (a campus NAT) first.",
+                hint="Give addresses more room than usernames, e.g. 100 and 10.",
+                id="accounts.W021",
+            )
+        )
+    return found
+
+
+@checks.register(checks.Tags.security, deploy=True)
+def login_throttle_deploy_check(app_configs: object, **kwargs: object) -> list[checks.CheckMessage]:
+    if settings.BRIDGE_LOGIN_THROTTLE:
+        return []
+    return [
+        checks.Warning(
+            "BRIDGE_LOGIN_THROTTLE is off: nothing limits password guessing on the login form.",
+            hint="Unset BRIDGE_LOGIN_THROTTLE (it is on by default) in production.",
+            id="accounts.W022",
+        )
+    ]

@@ -164,3 +164,35 @@ class GlobusIdentityLink(models.Model):
 
     def __str__(self) -> str:
         return f"{self.username} ({self.identity_id})"
+
+
+class LoginThrottle(models.Model):
+    """Failed logins counted per typed username key or per client address (accounts/throttle.py).
+
+    Kept in the bridge database so that every replica sees the same counters; the legacy database
+    is never written. An unknown username gets a row exactly like a known one: a lockout reveals
+    nothing about which usernames exist.
+    """
+
+    ACCOUNT = "account"
+    ADMIN = "admin"
+    ADDRESS = "ip"
+    SCOPES = [(ACCOUNT, "username"), (ADMIN, "admin username"), (ADDRESS, "client address")]
+
+    scope = models.CharField(max_length=8, choices=SCOPES)
+    key = models.CharField(
+        max_length=255, help_text="The normalised username typed, or the client's IP address."
+    )
+    failures = models.PositiveIntegerField(default=0, help_text="Failed attempts in the current window.")
+    window_started_at = models.DateTimeField()
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    blocked_until = models.DateTimeField(
+        null=True, blank=True, db_index=True, help_text="Attempts are refused until then."
+    )
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["scope", "key"], name="one_throttle_per_key")]
+        verbose_name = "login throttle"
+
+    def __str__(self) -> str:
+        return f"{self.get_scope_display()} {self.key}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from django.conf import settings
@@ -12,14 +13,17 @@ from django.shortcuts import render, resolve_url
 from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from oauth2_provider.models import get_application_model
 
+from accounts import throttle
 from accounts.authentication import AccountNeedsAttention
 from accounts.forms import LoginForm
 from accounts.legacy import LegacySourceUnavailable
+from accounts.models import LoginThrottle
 from accounts.session import current_portal_session, start_portal_session
 
 log = logging.getLogger("idp_bridge.login")
@@ -52,6 +56,11 @@ def _is_local_path(candidate: str) -> bool:
     return not parts.scheme and not parts.netloc
 
 
+def retry_url(request: HttpRequest) -> str:
+    """The login page again, still on the way to where the user was going."""
+    return f"{reverse('accounts:login')}?{urlencode({'next': safe_next(request, request.POST.get('next'))})}"
+
+
 def client_name_for(next_url: str) -> str | None:
     """The relying party a login continues to, so the page can say where the user is going."""
     parts = urlsplit(next_url)
@@ -75,17 +84,22 @@ class LoginView(View):
         form = LoginForm(request.POST)
         if not form.is_valid():
             return self.render(request, form, error=_("Enter your username and password."), status=400)
+        login, address = form.cleaned_data["login"], request.META.get("REMOTE_ADDR")
+        attempt = throttle.begin(login, address)
+        if isinstance(attempt, throttle.Refusal):
+            return self.refused(request, form, attempt)
         try:
-            user = authenticate(
-                request, legacy_login=form.cleaned_data["login"], password=form.cleaned_data["password"]
-            )
+            user = authenticate(request, legacy_login=login, password=form.cleaned_data["password"])
         except LegacySourceUnavailable:
+            throttle.released(attempt)
             log.warning("login unavailable: legacy database did not answer")
-            retry_url = f"{reverse('accounts:login')}?{urlencode({'next': safe_next(request, request.POST.get('next'))})}"
-            response = render(request, "accounts/unavailable.html", {"retry_url": retry_url}, status=503)
+            response = render(
+                request, "accounts/unavailable.html", {"retry_url": retry_url(request)}, status=503
+            )
             response["Retry-After"] = str(RETRY_AFTER_SECONDS)
             return response
         except AccountNeedsAttention:
+            throttle.released(attempt)
             message = _(
                 "This account needs attention from the portal administrators before it can sign in. "
                 "Please contact support."
@@ -94,13 +108,43 @@ class LoginView(View):
                 request, LoginForm(initial={"login": form.cleaned_data["login"]}), error=message
             )
         if user is None:
+            throttle.failed(attempt, address=address)
             # One message for unknown user, wrong password and inactive account: no enumeration.
             message = _("The username or password is incorrect.")
             return self.render(
                 request, LoginForm(initial={"login": form.cleaned_data["login"]}), error=message
             )
+        throttle.succeeded(attempt)
         start_portal_session(request, request.legacy_login_outcome)  # type: ignore[attr-defined]
         return HttpResponseRedirect(safe_next(request, request.POST.get("next")), status=303)
+
+    def refused(self, request: HttpRequest, form: LoginForm, refusal: throttle.Refusal) -> HttpResponse:
+        """Too many failures for this username or address: refuse at once, say when to retry.
+
+        Nothing was verified and nothing reveals whether the username exists: unknown usernames
+        are counted and refused exactly like known ones.
+        """
+        wait = refusal.retry_after()
+        if refusal.locked:
+            context = {
+                "until": refusal.until,
+                "minutes": math.ceil(wait / 60),
+                "by_address": refusal.scope == LoginThrottle.ADDRESS,
+                "support_email": getattr(settings, "BRIDGE_SUPPORT_EMAIL", ""),
+                "support_url": getattr(settings, "BRIDGE_SUPPORT_URL", ""),
+                "retry_url": retry_url(request),
+            }
+            response = render(request, "accounts/locked.html", context, status=429)
+        else:
+            message = ngettext(
+                "Too many failed attempts. Wait %(seconds)d second before trying again.",
+                "Too many failed attempts. Wait %(seconds)d seconds before trying again.",
+                wait,
+            ) % {"seconds": wait}
+            keep = LoginForm(initial={"login": form.cleaned_data["login"]})
+            response = self.render(request, keep, error=message, status=429)
+        response["Retry-After"] = str(wait)
+        return response
 
     def render(
         self, request: HttpRequest, form: LoginForm, *, error: str | None = None, status: int = 200

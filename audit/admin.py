@@ -7,8 +7,9 @@ from audit.models import AuditEvent
 @admin.register(AuditEvent)
 class AuditEventAdmin(admin.ModelAdmin):
     list_display = ("occurred_at", "event", "reason", "legacy_id", "user", "client_id", "ip_address")
-    list_filter = ("event", "reason")
-    search_fields = ("legacy_id", "client_id", "event", "reason")
+    list_filter = ("event", "reason", "client_id")
+    # An investigation starts from an account, a client or an address: each is searchable.
+    search_fields = ("legacy_id", "client_id", "event", "reason", "ip_address", "user__username")
     date_hierarchy = "occurred_at"
     readonly_fields = (*list_display, "details")
 

@@ -110,6 +110,21 @@ BRIDGE_DUMMY_HASH = env.optional("BRIDGE_DUMMY_HASH", "")
 # How long a legacy account's state (active, suspended, deleted...) is trusted on token paths:
 # the bound on how quickly a change in the portal reaches tokens already issued.
 BRIDGE_LEGACY_STATE_SECONDS = int(env.number("BRIDGE_LEGACY_STATE_SECONDS", 60))
+# Brute-force protection (accounts/throttle.py, docs/security.md): after FREE failures in WINDOW
+# seconds a username or client address waits DELAY, 2 x DELAY, 4 x DELAY ... (at most MAX_DELAY)
+# between attempts; at LOCKOUT failures it is locked for LOCKOUT_SECONDS. A client address gets
+# more room than a username: a campus NAT puts many people behind one address.
+BRIDGE_LOGIN_THROTTLE = env.boolean("BRIDGE_LOGIN_THROTTLE", True)
+BRIDGE_LOGIN_WINDOW_SECONDS = int(env.number("BRIDGE_LOGIN_WINDOW_SECONDS", 900, minimum=1))
+BRIDGE_LOGIN_ACCOUNT_FREE_FAILURES = int(env.number("BRIDGE_LOGIN_ACCOUNT_FREE_FAILURES", 5))
+BRIDGE_LOGIN_ACCOUNT_LOCKOUT_FAILURES = int(
+    env.number("BRIDGE_LOGIN_ACCOUNT_LOCKOUT_FAILURES", 10, minimum=1)
+)
+BRIDGE_LOGIN_IP_FREE_FAILURES = int(env.number("BRIDGE_LOGIN_IP_FREE_FAILURES", 20))
+BRIDGE_LOGIN_IP_LOCKOUT_FAILURES = int(env.number("BRIDGE_LOGIN_IP_LOCKOUT_FAILURES", 100, minimum=1))
+BRIDGE_LOGIN_DELAY_SECONDS = env.number("BRIDGE_LOGIN_DELAY_SECONDS", 1, minimum=0)
+BRIDGE_LOGIN_MAX_DELAY_SECONDS = env.number("BRIDGE_LOGIN_MAX_DELAY_SECONDS", 60, minimum=0)
+BRIDGE_LOGIN_LOCKOUT_SECONDS = int(env.number("BRIDGE_LOGIN_LOCKOUT_SECONDS", 900, minimum=1))
 LEGACY_CONNECT_TIMEOUT = env.number("LEGACY_CONNECT_TIMEOUT", 5, minimum=0.1)
 LEGACY_STATEMENT_TIMEOUT = env.number("LEGACY_STATEMENT_TIMEOUT", 5, minimum=0.1)
 
@@ -134,6 +149,7 @@ MIDDLEWARE = [
     "idp_bridge.middleware.OpsEndpointsMiddleware",
     "idp_bridge.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "idp_bridge.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     # The pages speak the browser's language (Accept-Language) when a translation exists.
@@ -204,6 +220,11 @@ SESSION_COOKIE_NAME = "idp_bridge_session"
 CSRF_COOKIE_SECURE = ISSUER_IS_HTTPS
 CSRF_COOKIE_HTTPONLY = True
 CSRF_FAILURE_VIEW = "accounts.views.csrf_failure"
+LANGUAGE_COOKIE_SECURE = ISSUER_IS_HTTPS
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+# Clickjacking: X-Frame-Options for old browsers, CSP frame-ancestors 'none' for the rest
+# (idp_bridge.middleware.SecurityHeadersMiddleware sends the Content-Security-Policy).
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"

@@ -74,7 +74,7 @@ def revoke_consent_view(request: HttpRequest, consent_id: int) -> HttpResponse:
         return redirect_to_login(reverse("oidc:account"))
     consent = get_object_or_404(Consent, pk=consent_id, user=session.user)
     name = consent.application.name or consent.application.client_id
-    revoke_consent(consent)
+    revoke_consent(consent, by="user")
     messages.success(
         request, _("%(client)s can no longer use your account; its tokens were revoked.") % {"client": name}
     )

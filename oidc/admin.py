@@ -38,5 +38,5 @@ class ConsentAdmin(admin.ModelAdmin):
     def revoke_selected(self, request: HttpRequest, queryset: QuerySet[Consent]) -> None:
         revoked = 0
         for consent in queryset:
-            revoked += revoke_consent(consent)
+            revoked += revoke_consent(consent, by="admin")
         self.message_user(request, f"Consent withdrawn; {revoked} token(s) revoked.")

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+import audit
 from oidc.hashers import MIN_CLIENT_SECRET_LENGTH
 from oidc.models import Application
 
@@ -94,4 +95,13 @@ def register_client(reg: ClientRegistration) -> tuple[Application, bool]:
                 "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
             ) from exc
         app.save()
+        audit.record(
+            "client.registered",
+            reason="created" if created else "updated",
+            client_id=app.client_id,
+            trusted=app.skip_authorization,
+            public=reg.public,
+            credential_replaced=reg.client_secret is not None,
+            redirect_uris=list(reg.redirect_uris),
+        )
     return app, created

@@ -8,6 +8,7 @@ from typing import Any
 from django.db import transaction
 from oauth2_provider.models import get_access_token_model, get_grant_model, get_refresh_token_model
 
+from oidc import events
 from oidc.models import Application, Consent
 
 
@@ -26,11 +27,14 @@ def record_consent(
         consent.scopes = " ".join(sorted(set(consent.scopes.split()) | set(scopes)))
         consent.claims = " ".join(sorted(set(consent.claims.split()) | set(claim_names)))
         consent.save()
+        events.consent_granted(user, application.client_id, sorted(set(scopes)))
     return consent
 
 
-def revoke_consent(consent: Consent) -> int:
-    """Withdraw consent and every code and token the client holds for the user. Returns tokens revoked."""
+def revoke_consent(consent: Consent, *, by: str) -> int:
+    """Withdraw consent and every code and token the client holds for the user. Returns tokens revoked.
+
+    ``by`` says who withdrew it for the audit trail: "user" (the account page) or "admin"."""
     revoked = 0
     with transaction.atomic():
         user, application = consent.user, consent.application
@@ -44,4 +48,5 @@ def revoke_consent(consent: Consent) -> int:
             access_token.revoke()
             revoked += 1
         consent.delete()
+        events.consent_revoked(user, application.client_id, by=by, revoked=revoked)
     return revoked

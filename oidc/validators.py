@@ -36,7 +36,7 @@ from oauthlib.oauth2.rfc6749 import errors as oauth_errors
 
 from accounts.state import account_state
 from oidc import claims as claims_module
-from oidc import keys
+from oidc import events, keys
 from oidc.clients import client_id_possible
 from oidc.models import Application, IDToken
 from oidc.prepared import PreparedQuery
@@ -432,11 +432,27 @@ class BridgeValidator(OAuth2Validator):
     def _revoke_tokens_from_replayed_code(code: str, client: Any) -> None:
         """A code presented twice was stolen or replayed: revoke what the first exchange issued."""
         replayed = checksum(code)
+        access_tokens = AccessToken.objects.filter(code_checksum=replayed, application=client)
+        revoked = access_tokens.count()  # counted first: revoking a refresh token deletes its access token
         for refresh_token in RefreshToken.objects.filter(
             code_checksum=replayed, application=client, revoked__isnull=True
         ):
             refresh_token.revoke()
-        AccessToken.objects.filter(code_checksum=replayed, application=client).delete()
+            revoked += 1
+        access_tokens.delete()
+        if revoked:
+            events.replayed_code(client, revoked)
+
+    def save_bearer_token(self, token: dict[str, Any], request: Any, *args: Any, **kwargs: Any) -> Any:
+        saved = super().save_bearer_token(token, request, *args, **kwargs)
+        events.tokens_granted(request, getattr(request, "bridge_refresh_token", None))
+        return saved
+
+    def revoke_token(
+        self, token: str, token_type_hint: str | None, request: Any, *args: Any, **kwargs: Any
+    ) -> None:
+        super().revoke_token(token, token_type_hint, request, *args, **kwargs)
+        events.token_revoked(request, token_type_hint)
 
     def _create_authorization_code(self, request: Any, code: dict[str, str], expires: Any = None) -> Any:
         grant = super()._create_authorization_code(request, code, expires)
@@ -477,6 +493,7 @@ class BridgeValidator(OAuth2Validator):
         )
         self._set_token_value(refresh_token, refresh_token_code)
         refresh_token.save()
+        request.bridge_refresh_token = refresh_token  # for the audit event (save_bearer_token)
         return refresh_token
 
     def _issued_id_token(self, request: Any, id_token: str | None) -> Any:

@@ -126,12 +126,38 @@ def test_unreachable_legacy_database_is_a_503_never_wrong_password(client, porta
 
 
 @pytest.mark.parametrize(
-    "target", ["https://evil.example/", "//evil.example/x", "/\\evil.example", "javascript:alert(1)"]
+    "target",
+    [
+        "https://evil.example/",
+        "//evil.example/x",
+        "///evil.example/x",
+        "/\\evil.example",
+        "\\\\evil.example",
+        "/\\/evil.example",
+        "https:evil.example",
+        "https:/evil.example",
+        "http://127.0.0.1:8000@evil.example/",
+        "%2F%2Fevil.example",
+        " //evil.example",
+        "/\t/evil.example",
+        "/\n/evil.example",
+        "javascript:alert(1)",
+        "JaVaScRiPt:alert(1)",
+        "data:text/html,<script>alert(1)</script>",
+    ],
 )
 def test_next_never_leaves_the_site(client, portal, target):
     portal.add_user("ajones", "correct horse")
     response = post_login(client, "ajones", "correct horse", next_url=target)
     assert response.status_code == 303 and response["Location"] == reverse("accounts:home")
+
+
+@pytest.mark.parametrize("target", ["/%2F%2Fevil.example", "/%5Cevil.example", "/account/?to=//evil.example"])
+def test_encoded_lookalikes_stay_local_paths(client, portal, target):
+    # Percent-encoded slashes are path characters to a browser: these stay on the bridge.
+    portal.add_user("ajones", "correct horse")
+    location = post_login(client, "ajones", "correct horse", next_url=target)["Location"]
+    assert location == target and location.startswith("/") and not location.startswith("//")
 
 
 def test_local_next_is_followed(client, portal):

@@ -77,6 +77,10 @@ def test_logout_with_client_id_and_hint_works_too(
         LOGGED_OUT + "?next=https://evil.example/",
         "https://RP.example.org/logged-out",
         "https://rp.example.org/callback",  # a redirect URI, but not a post-logout one
+        "//rp.example.org/logged-out",
+        "https:rp.example.org/logged-out",
+        "https://rp.example.org\\@evil.example/logged-out",
+        "javascript:alert(1)//https://rp.example.org/logged-out",
     ],
 )
 def test_unregistered_post_logout_redirect_uri_gets_an_error_page_and_no_redirect(

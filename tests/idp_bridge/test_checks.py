@@ -86,6 +86,8 @@ def test_each_missing_required_setting_is_named_with_a_hint(demo_portal, variabl
         ({"LEGACY_CONNECT_TIMEOUT": "soon"}, "idp_bridge.E002"),
         ({"BRIDGE_EMAIL_VERIFIED": "maybe"}, "idp_bridge.E002"),
         ({"BRIDGE_DUMMY_HASH": "not-a-hash"}, "accounts.E003"),
+        ({"BRIDGE_LOGIN_LOCKOUT_SECONDS": "a while"}, "idp_bridge.E002"),
+        ({"BRIDGE_LOGIN_MAX_DELAY_SECONDS": "0.5", "BRIDGE_LOGIN_DELAY_SECONDS": "2"}, "accounts.E020"),
     ],
 )
 def test_bad_values_are_named(demo_portal, overrides, expected):

@@ -390,3 +390,26 @@ def test_a_snapshot_read_inside_a_transaction_is_not_kept():
     with transaction.atomic():
         snapshot = keys.key_snapshot()
     assert snapshot.active.kid and keys._snapshot is None
+
+
+def test_the_audit_trail_costs_the_code_exchange_and_the_refresh_one_insert_each(client, tokens, trusted_rp):
+    def audited(response_of) -> tuple[int, Counter[str]]:
+        with CaptureQueriesContext(connection) as captured:
+            response = response_of()
+        assert response.status_code == 200, response.content
+        inserts = [
+            q for q in captured.captured_queries if q["sql"].startswith('INSERT INTO "audit_auditevent"')
+        ]
+        return len(inserts), reads(captured)
+
+    code, verifier = authorization_code(client, trusted_rp)
+    keys.key_snapshot()
+    inserts, counts = audited(lambda: exchange(client, trusted_rp, code, verifier))
+    assert inserts == 1 and counts["accounts_profile"] == 0  # the profile came with the grant's user
+    refresh = lambda: client.post(  # noqa: E731
+        reverse("oidc:token"),
+        {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
+        HTTP_AUTHORIZATION=basic(trusted_rp.client_id),
+    )
+    inserts, counts = audited(refresh)
+    assert inserts == 1 and counts["accounts_profile"] == 0
