@@ -1,0 +1,144 @@
+"""Resolve portal accounts to their Globus identity ids and link them, under the strict policy."""
+
+from __future__ import annotations
+
+import getpass
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+import audit
+from accounts.globus import (
+    MAX_IDENTITIES_PER_CALL,
+    GlobusError,
+    GlobusNotConfigured,
+    GlobusRequestRefused,
+    GlobusUnavailable,
+    IdentityDirectory,
+    RetryPolicy,
+)
+from accounts.globus_mapping import (
+    CHANGES,
+    Checkpoint,
+    CheckpointError,
+    Mapper,
+    MapReport,
+    Progress,
+    batched,
+    profiles_to_map,
+    retry_notice,
+)
+
+
+class Command(BaseCommand):
+    help = (
+        "Look up (and provision) the Globus identity of each portal account without an effective link, "
+        "and link it as an administrator assertion under the strict policy. Safe to re-run."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        chosen = parser.add_mutually_exclusive_group()
+        chosen.add_argument("--all", action="store_true", help="Every live account, linked or not.")
+        chosen.add_argument(
+            "--usernames", metavar="A,B", help="Only these portal usernames (comma-separated)."
+        )
+        parser.add_argument(
+            "--dry-run", action="store_true", help="Report what would change; write and provision nothing."
+        )
+        parser.add_argument(
+            "--batch-size",
+            type=int,
+            default=MAX_IDENTITIES_PER_CALL,
+            help=f"Accounts per Globus call (1-{MAX_IDENTITIES_PER_CALL}).",
+        )
+        parser.add_argument(
+            "--checkpoint", metavar="FILE", help="Record progress here after each batch, for --resume."
+        )
+        parser.add_argument(
+            "--resume", action="store_true", help="Continue after the last batch the checkpoint recorded."
+        )
+        parser.add_argument("--retries", type=int, default=6, help="Retries per Globus call (429, 5xx).")
+        parser.add_argument(
+            "--retry-delay", type=float, default=1.0, help="First retry delay in seconds (doubles, jittered)."
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        self.verbosity = int(options["verbosity"])
+        size = options["batch_size"]
+        if not 1 <= size <= MAX_IDENTITIES_PER_CALL:
+            raise CommandError(f"--batch-size must be 1 to {MAX_IDENTITIES_PER_CALL} (Globus's limit per call)")
+        if options["resume"] and not options["checkpoint"]:
+            raise CommandError("--resume needs --checkpoint FILE (where the interrupted run recorded progress)")
+        usernames = [u.strip() for u in (options["usernames"] or "").split(",") if u.strip()]
+        selection = {"all": options["all"], "usernames": usernames, "dry_run": options["dry_run"]}
+        checkpoint = Checkpoint(Path(options["checkpoint"]), selection) if options["checkpoint"] else None
+        profiles = profiles_to_map(everyone=options["all"], usernames=usernames)
+        if checkpoint is not None and options["resume"]:
+            try:
+                after = checkpoint.load()
+            except CheckpointError as exc:
+                raise CommandError(str(exc)) from exc
+            profiles = profiles.filter(subject_id__gt=after)
+            self.stderr.write(f"Resuming after subject {after}.")
+        total = profiles.count()
+        progress = Progress(total, "accounts", stream=self.stderr._out)
+        actor = f"globus_map ({getpass.getuser()})"
+        try:
+            directory = IdentityDirectory(
+                RetryPolicy(retries=options["retries"], base_delay=options["retry_delay"]),
+                on_retry=retry_notice(progress),
+            )
+        except GlobusNotConfigured as exc:
+            raise CommandError(f"{exc}: set them to the bridge's Globus app (docs/globus-linking.md)") from exc
+        except GlobusError as exc:
+            raise CommandError(self._stopped(exc, MapReport(), checkpoint)) from exc
+        mapper = Mapper(directory, dry_run=options["dry_run"], actor=actor)
+        report = MapReport()
+        try:
+            for batch in batched(profiles.iterator(chunk_size=size), size):
+                report.outcomes.extend(mapper.map_batch(batch))
+                if checkpoint is not None and not options["dry_run"]:
+                    checkpoint.save(batch[-1].subject_id, report.counts())
+                progress.advance(len(batch))
+        except GlobusError as exc:
+            progress.finish()
+            self._print(report, options["dry_run"])
+            raise CommandError(self._stopped(exc, report, checkpoint)) from exc
+        progress.finish()
+        if checkpoint is not None:
+            checkpoint.clear()
+        self._print(report, options["dry_run"])
+        counts = report.counts()
+        if not options["dry_run"] and (counts["linked"] or counts["refreshed"] or counts["refused"]):
+            # A run that changed and refused nothing leaves no trace: re-running is a no-op.
+            audit.record("globus.map", reason="completed", actor=actor, **dict(counts))
+
+    def _stopped(self, exc: GlobusError, report: MapReport, checkpoint: Checkpoint | None) -> str:
+        if isinstance(exc, GlobusUnavailable):
+            why = f"Globus Auth is not answering ({exc}), even after retrying"
+        elif isinstance(exc, GlobusRequestRefused) and exc.status == 429:
+            why = "Globus Auth is still rate-limiting the bridge after every retry"
+        elif isinstance(exc, GlobusRequestRefused) and exc.status in (401, 403):
+            why = f"Globus Auth refused the bridge's credentials ({exc}): check BRIDGE_GLOBUS_CLIENT_ID/_SECRET"
+        else:
+            why = str(exc)
+        done = sum(n for action, n in report.counts().items())
+        again = "re-run with --resume" if checkpoint is not None else "re-run (linked accounts are skipped)"
+        return (
+            f"Stopped: {why}. The {done} accounts of earlier batches are saved; nothing of the failed "
+            f"batch was written. To continue, {again}."
+        )
+
+    def _print(self, report: MapReport, dry_run: bool) -> None:
+        out = self.stdout.write
+        for outcome in report.outcomes:
+            if outcome.action in CHANGES and (dry_run or self.verbosity >= 2):
+                target = outcome.identity_id or "(a new identity Globus would provision)"
+                out(f"{outcome.action:<16} {outcome.username} -> {target}")
+        for outcome in report.refused():
+            identity = f" ({outcome.identity_id})" if outcome.identity_id else ""
+            out(f"{outcome.action:<16} {outcome.username}{identity}: {outcome.reason}")
+        counts = report.counts()
+        summary = ", ".join(f"{action} {n}" for action, n in sorted(counts.items())) or "nothing to do"
+        out(("Dry run (nothing written): " if dry_run else "") + summary)
