@@ -294,7 +294,9 @@ class Progress:
         if self.tty:
             width = 30
             filled = int(width * self.done / self.total) if self.total else width
-            self.stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} {self.unit}")
+            self.stream.write(
+                f"\r[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} {self.unit}"
+            )
             self._open_line = True
         else:
             self.stream.write(f"{self.done}/{self.total} {self.unit}\n")

@@ -331,7 +331,9 @@ class _Handler(BaseHTTPRequestHandler):
         if next_failure is not None and next_failure[0]:
             status, retry_after = next_failure
             headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
-            body = _error_body(status, "TOO_MANY_REQUESTS" if status == 429 else "UNAVAILABLE", "Queued failure")
+            body = _error_body(
+                status, "TOO_MANY_REQUESTS" if status == 429 else "UNAVAILABLE", "Queued failure"
+            )
             return self._json(status, body, headers)
         status = s.failures.get(parts.path) or s.failures.get("*")
         if status:

@@ -47,7 +47,7 @@ def test_links_unlinked_accounts_provisioning_identities_globus_does_not_know_ye
     assert "linked 2" in out
     assert audit_reasons("globus.link") == ["admin", "admin"]
     event = AuditEvent.objects.get(event="globus.map")
-    assert event.details["linked"] == 2 and event.details["actor"].startswith("globus_map")
+    assert event.details["outcomes"] == {"linked": 2} and event.details["actor"].startswith("globus_map")
     # As the bridge itself: a client-credentials token, then bearer calls (never the secret per call).
     grants = [p["grant_type"] for m, path, p in globus_auth.seen if path == "/v2/oauth2/token"]
     assert grants == [["client_credentials"]]
@@ -107,7 +107,7 @@ def test_refusals_are_reported_with_reasons_and_audited(globus_auth):
         "username_conflict",
         "username_conflict",
     ]
-    conflict_lookup = [p for _, path, p in globus_auth.seen if path == IDENTITIES][0]["usernames"][0]
+    conflict_lookup = next(p for _, path, p in globus_auth.seen if path == IDENTITIES)["usernames"][0]
     assert "ajones" not in conflict_lookup, "an ambiguous username is never even looked up"
 
 
@@ -162,7 +162,7 @@ def test_globus_down_stops_cleanly_and_resume_continues_after_the_last_saved_bat
     out, _ = run("--batch-size", "2", "--checkpoint", str(checkpoint), "--resume")
     assert len(links()) == 5 and "linked 3" in out
     assert not checkpoint.exists(), "a finished run leaves nothing to resume"
-    with pytest.raises(CommandError, match="nothing to resume|no checkpoint"):
+    with pytest.raises(CommandError, match="no checkpoint"):
         run("--checkpoint", str(checkpoint), "--resume")
 
 

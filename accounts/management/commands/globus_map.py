@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -67,9 +68,13 @@ class Command(BaseCommand):
         self.verbosity = int(options["verbosity"])
         size = options["batch_size"]
         if not 1 <= size <= MAX_IDENTITIES_PER_CALL:
-            raise CommandError(f"--batch-size must be 1 to {MAX_IDENTITIES_PER_CALL} (Globus's limit per call)")
+            raise CommandError(
+                f"--batch-size must be 1 to {MAX_IDENTITIES_PER_CALL} (Globus's limit per call)"
+            )
         if options["resume"] and not options["checkpoint"]:
-            raise CommandError("--resume needs --checkpoint FILE (where the interrupted run recorded progress)")
+            raise CommandError(
+                "--resume needs --checkpoint FILE (where the interrupted run recorded progress)"
+            )
         usernames = [u.strip() for u in (options["usernames"] or "").split(",") if u.strip()]
         selection = {"all": options["all"], "usernames": usernames, "dry_run": options["dry_run"]}
         checkpoint = Checkpoint(Path(options["checkpoint"]), selection) if options["checkpoint"] else None
@@ -82,7 +87,8 @@ class Command(BaseCommand):
             profiles = profiles.filter(subject_id__gt=after)
             self.stderr.write(f"Resuming after subject {after}.")
         total = profiles.count()
-        progress = Progress(total, "accounts", stream=self.stderr._out)
+        # Progress redraws a line in place, so it writes to the raw stream, not Django's line wrapper.
+        progress = Progress(total, "accounts", stream=getattr(self.stderr, "_out", sys.stderr))
         actor = f"globus_map ({getpass.getuser()})"
         try:
             directory = IdentityDirectory(
@@ -90,7 +96,9 @@ class Command(BaseCommand):
                 on_retry=retry_notice(progress),
             )
         except GlobusNotConfigured as exc:
-            raise CommandError(f"{exc}: set them to the bridge's Globus app (docs/globus-linking.md)") from exc
+            raise CommandError(
+                f"{exc}: set them to the bridge's Globus app (docs/globus-linking.md)"
+            ) from exc
         except GlobusError as exc:
             raise CommandError(self._stopped(exc, MapReport(), checkpoint)) from exc
         mapper = Mapper(directory, dry_run=options["dry_run"], actor=actor)
@@ -112,7 +120,7 @@ class Command(BaseCommand):
         counts = report.counts()
         if not options["dry_run"] and (counts["linked"] or counts["refreshed"] or counts["refused"]):
             # A run that changed and refused nothing leaves no trace: re-running is a no-op.
-            audit.record("globus.map", reason="completed", actor=actor, **dict(counts))
+            audit.record("globus.map", reason="completed", actor=actor, outcomes=dict(counts))
 
     def _stopped(self, exc: GlobusError, report: MapReport, checkpoint: Checkpoint | None) -> str:
         if isinstance(exc, GlobusUnavailable):
@@ -120,7 +128,9 @@ class Command(BaseCommand):
         elif isinstance(exc, GlobusRequestRefused) and exc.status == 429:
             why = "Globus Auth is still rate-limiting the bridge after every retry"
         elif isinstance(exc, GlobusRequestRefused) and exc.status in (401, 403):
-            why = f"Globus Auth refused the bridge's credentials ({exc}): check BRIDGE_GLOBUS_CLIENT_ID/_SECRET"
+            why = (
+                f"Globus Auth refused the bridge's credentials ({exc}): check BRIDGE_GLOBUS_CLIENT_ID/_SECRET"
+            )
         else:
             why = str(exc)
         done = sum(n for action, n in report.counts().items())
