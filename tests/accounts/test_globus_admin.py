@@ -128,3 +128,33 @@ def test_recheck_refreshes_from_globus_through_the_policy(admin_client, globus_a
     assert LogEntry.objects.get(action_flag=CHANGE).object_id == str(fine.pk)
     again = action(admin_client, "recheck_at_globus", fine)
     assert b"unchanged" in again.content
+
+
+def test_make_effective_goes_through_the_policy(admin_client, globus_auth):
+    profile = make_profile("ajones")
+    raw = identity_at(globus_auth, "ajones")
+    # A link recorded as not effective (another identity of the person, kept for the record).
+    link = GlobusIdentityLink.objects.create(
+        subject=profile.subject,
+        identity_id=raw.id,
+        username=raw.username,
+        identity_provider=raw.identity_provider,
+        identity_status="used",
+        method="admin",
+        proof="admin_assertion",
+        effective=False,
+    )
+    page = action(admin_client, "make_effective", link)
+    assert b"made effective" in page.content
+    link.refresh_from_db()
+    assert link.effective is True
+    assert AuditEvent.objects.get(event="globus.link").reason == "reverified"
+
+
+def test_actions_while_globus_is_down_change_nothing(admin_client, globus_auth):
+    link = linked(globus_auth, "ajones", status="unused")
+    globus_auth.fail(503)
+    page = action(admin_client, "recheck_at_globus", link)
+    assert b"Globus could not be asked" in page.content
+    link.refresh_from_db()
+    assert link.identity_status == "unused"
