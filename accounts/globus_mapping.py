@@ -32,6 +32,7 @@ from accounts.globus_links import (
     record_refusal,
 )
 from accounts.models import GlobusIdentityLink, Profile, UsernameConflict
+from audit.models import AuditEvent
 
 T = TypeVar("T")
 
@@ -131,6 +132,7 @@ class Outcome:
     username: str  # the Globus username the policy expects
     identity_id: str = ""
     reason: str = ""
+    audited: bool = False  # a refusal newly written to the audit trail (not a repeat of the last one)
 
 
 CHANGES = {"linked", "refreshed", "would_link", "would_refresh", "would_provision"}
@@ -145,6 +147,9 @@ class MapReport:
 
     def refused(self) -> list[Outcome]:
         return [o for o in self.outcomes if o.action in ("refused", "would_refuse")]
+
+    def wrote_anything(self) -> bool:
+        return any(o.action in ("linked", "refreshed") or o.audited for o in self.outcomes)
 
 
 class Mapper:
@@ -196,6 +201,9 @@ class Mapper:
             return self._refuse(profile, NOT_AT_GLOBUS)
         if unchanged(profile, identity):
             return self._outcome("unchanged", profile, identity)
+        refusal = link_refusal(profile, identity)
+        if refusal is not None and refused_before(profile, refusal, identity.id):
+            return self._outcome("refused", profile, identity, reason=refusal)
         try:
             result = link_identity(
                 profile,
@@ -205,10 +213,12 @@ class Mapper:
                 actor=self.actor,
             )
         except LinkRefused as refused:  # already in the audit trail, with the identity
-            return self._outcome("refused", profile, identity, reason=refused.reason)
+            return self._outcome("refused", profile, identity, reason=refused.reason, audited=True)
         return self._outcome("linked" if result.created else "refreshed", profile, identity)
 
     def _refuse(self, profile: Profile, reason: str) -> Outcome:
+        if refused_before(profile, reason, ""):
+            return self._outcome("refused", profile, reason=reason)
         record_refusal(
             profile,
             reason,
@@ -217,11 +227,16 @@ class Mapper:
             globus_username=policy_username(profile),
             actor=self.actor,
         )
-        return self._outcome("refused", profile, reason=reason)
+        return self._outcome("refused", profile, reason=reason, audited=True)
 
     @staticmethod
     def _outcome(
-        action: str, profile: Profile, identity: GlobusIdentity | None = None, *, reason: str = ""
+        action: str,
+        profile: Profile,
+        identity: GlobusIdentity | None = None,
+        *,
+        reason: str = "",
+        audited: bool = False,
     ) -> Outcome:
         return Outcome(
             action=action,
@@ -230,7 +245,29 @@ class Mapper:
             username=policy_username(profile),
             identity_id=identity.id if identity is not None else "",
             reason=reason,
+            audited=audited,
         )
+
+
+def refused_before(profile: Profile, reason: str, identity_id: str) -> bool:
+    """The account's latest Globus audit event is this very refusal: re-running the mapping reports
+    it again but does not write it again (a re-run that changes nothing leaves no trace)."""
+    latest = (
+        AuditEvent.objects.filter(event__startswith="globus.", legacy_id=profile.subject.legacy_id)
+        .order_by("-occurred_at", "-id")
+        .values_list("event", "reason", "details")
+        .first()
+    )
+    if latest is None:
+        return False
+    event, last_reason, details = latest
+    return (
+        event == "globus.link_refused"
+        and last_reason == reason
+        and isinstance(details, dict)
+        and details.get("sub") == profile.subject.sub
+        and details.get("identity_id", "") == identity_id
+    )
 
 
 # --- resuming -------------------------------------------------------------------------------------

@@ -109,6 +109,10 @@ def test_refusals_are_reported_with_reasons_and_audited(globus_auth):
     ]
     conflict_lookup = next(p for _, path, p in globus_auth.seen if path == IDENTITIES)["usernames"][0]
     assert "ajones" not in conflict_lookup, "an ambiguous username is never even looked up"
+    # Re-running reports the same refusals but does not write them again.
+    events = AuditEvent.objects.count()
+    again, _ = run()
+    assert again == out and AuditEvent.objects.count() == events
 
 
 def test_a_username_reused_by_a_new_identity_never_moves_an_existing_link(globus_auth):

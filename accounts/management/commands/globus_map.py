@@ -117,10 +117,9 @@ class Command(BaseCommand):
         if checkpoint is not None:
             checkpoint.clear()
         self._print(report, options["dry_run"])
-        counts = report.counts()
-        if not options["dry_run"] and (counts["linked"] or counts["refreshed"] or counts["refused"]):
-            # A run that changed and refused nothing leaves no trace: re-running is a no-op.
-            audit.record("globus.map", reason="completed", actor=actor, outcomes=dict(counts))
+        if not options["dry_run"] and report.wrote_anything():
+            # A run that changed nothing and met no new refusal leaves no trace: re-running is a no-op.
+            audit.record("globus.map", reason="completed", actor=actor, outcomes=dict(report.counts()))
 
     def _stopped(self, exc: GlobusError, report: MapReport, checkpoint: Checkpoint | None) -> str:
         if isinstance(exc, GlobusUnavailable):
