@@ -132,12 +132,11 @@ class Command(BaseCommand):
             )
         else:
             why = str(exc)
-        done = sum(n for action, n in report.counts().items())
+        counts = report.counts()
+        done = ", ".join(f"{action} {n}" for action, n in sorted(counts.items()))
+        saved = f"Earlier batches are saved ({done})" if counts else "Nothing was written"
         again = "re-run with --resume" if checkpoint is not None else "re-run (linked accounts are skipped)"
-        return (
-            f"Stopped: {why}. The {done} accounts of earlier batches are saved; nothing of the failed "
-            f"batch was written. To continue, {again}."
-        )
+        return f"Stopped: {why}. {saved}; nothing of the failed batch was written. To continue, {again}."
 
     def _print(self, report: MapReport, dry_run: bool) -> None:
         out = self.stdout.write
