@@ -8,6 +8,7 @@ import json
 import pytest
 from django.core.management import CommandError, call_command
 
+from accounts.globus_mapping import Progress
 from accounts.models import GlobusIdentityLink
 from audit.models import AuditEvent
 from tests.factories.accounts import make_profile, make_profiles
@@ -189,3 +190,21 @@ def test_without_globus_settings_it_says_which(settings):
     settings.BRIDGE_GLOBUS_CLIENT_ID = ""
     with pytest.raises(CommandError, match="BRIDGE_GLOBUS_CLIENT_ID"):
         run()
+
+
+def test_on_a_terminal_the_progress_bar_is_redrawn_in_place():
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    screen = Terminal()
+    progress = Progress(200, "accounts", stream=screen)
+    progress.advance(100)
+    progress.note("Globus Auth answered 429; retrying in 1.0s")
+    progress.advance(100)
+    progress.finish()
+    assert screen.getvalue() == (
+        "\r[###############...............] 100/200 accounts\n"
+        "Globus Auth answered 429; retrying in 1.0s\n"
+        "\r[##############################] 200/200 accounts\n"
+    )

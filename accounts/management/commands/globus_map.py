@@ -27,6 +27,7 @@ from accounts.globus_mapping import (
     MapReport,
     Progress,
     batched,
+    live_profiles,
     profiles_to_map,
     retry_notice,
 )
@@ -86,9 +87,8 @@ class Command(BaseCommand):
                 raise CommandError(str(exc)) from exc
             profiles = profiles.filter(subject_id__gt=after)
             self.stderr.write(f"Resuming after subject {after}.")
-        total = profiles.count()
         # Progress redraws a line in place, so it writes to the raw stream, not Django's line wrapper.
-        progress = Progress(total, "accounts", stream=getattr(self.stderr, "_out", sys.stderr))
+        progress = Progress(profiles.count(), "accounts", stream=getattr(self.stderr, "_out", sys.stderr))
         actor = f"globus_map ({getpass.getuser()})"
         try:
             directory = IdentityDirectory(
@@ -104,11 +104,13 @@ class Command(BaseCommand):
         mapper = Mapper(directory, dry_run=options["dry_run"], actor=actor)
         report = MapReport()
         try:
-            for batch in batched(profiles.iterator(chunk_size=size), size):
+            # The selection is fixed up front (ids only), so links made along the way cannot shift it.
+            for ids in batched(list(profiles.values_list("pk", flat=True)), size):
+                batch = list(live_profiles().filter(pk__in=ids))
                 report.outcomes.extend(mapper.map_batch(batch))
-                if checkpoint is not None and not options["dry_run"]:
+                if checkpoint is not None and batch and not options["dry_run"]:
                     checkpoint.save(batch[-1].subject_id, report.counts())
-                progress.advance(len(batch))
+                progress.advance(len(ids))
         except GlobusError as exc:
             progress.finish()
             self._print(report, options["dry_run"])
