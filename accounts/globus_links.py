@@ -6,7 +6,7 @@ The effective-identity policy (strict, the only one; docs/globus-linking.md):
   (``BRIDGE_GLOBUS_IDP_ID``) and whose username is the profile's ``preferred_username``
   (``<legacy username>@<BRIDGE_USERNAME_DOMAIN>``, lower-cased as Globus does);
 - links key on the identity id (a UUID Globus never reuses), never on a username or an email;
-- an identity from any other provider is never made effective, and a closed identity is never linked;
+- an identity from any other provider, or a closed identity, is never made effective;
 - a profile has at most one effective link; an identity is linked to at most one profile.
 
 Every link, unlink and refusal is an audit event (``globus.link``, ``globus.unlink``,
@@ -99,15 +99,18 @@ def link_identity(
     *,
     method: str,
     proof: str,
+    effective: bool = True,
     actor: Any = None,
     ip_address: str | None = None,
 ) -> LinkResult:
     """Make ``identity`` the effective Globus identity of ``profile``, or raise LinkRefused.
 
-    Linking the identity already linked re-verifies it (new status, username, verified_at).
+    With ``effective=False`` the identity is only recorded as another identity of this person (the
+    policy does not apply, but one identity still belongs to one account). Linking the identity
+    already linked re-verifies it (new status, username, verified_at).
     """
     subject = profile.subject
-    refusal = policy_refusal(profile, identity)
+    refusal = policy_refusal(profile, identity) if effective else None
     if refusal is not None:
         raise _refused(profile, refusal, identity, actor=actor, ip_address=ip_address, method=method)
     now = timezone.now()
@@ -119,11 +122,11 @@ def link_identity(
             if existing is not None and existing.subject_id != subject.pk:
                 raise LinkRefused(LINKED_TO_ANOTHER_ACCOUNT, identity)
             current = effective_link(subject)
-            if current is not None and str(current.identity_id) != identity.id:
+            if effective and current is not None and str(current.identity_id) != identity.id:
                 raise LinkRefused(ANOTHER_IDENTITY_LINKED, identity)
             if existing is not None:
                 existing.username, existing.identity_status = identity.username, identity.status
-                existing.identity_provider, existing.effective = identity.identity_provider, True
+                existing.identity_provider, existing.effective = identity.identity_provider, effective
                 if verified_at is not None:
                     existing.verified_at, existing.proof = verified_at, proof
                 existing.save()
@@ -137,7 +140,7 @@ def link_identity(
                     identity_status=identity.status,
                     method=method,
                     proof=proof,
-                    effective=True,
+                    effective=effective,
                     verified_at=verified_at,
                 )
                 created = True
@@ -152,6 +155,7 @@ def link_identity(
                 identity_provider=identity.identity_provider,
                 globus_username=identity.username,
                 proof=proof,
+                effective=effective,
                 **_actor(actor),
             )
     except LinkRefused as refused:

@@ -117,3 +117,34 @@ def test_without_credentials_linking_is_off(settings):
     assert not globus.is_configured()
     with pytest.raises(globus.GlobusNotConfigured):
         globus.get_identities(ids=["46bd0f56-e24f-11e5-a510-131bef46955c"])
+
+
+def test_the_stand_in_answers_userinfo_for_the_accounts_effective_identity(globus_auth):
+    import globus_sdk
+
+    primary = globus_auth.add_identity("ada@globusid.org", GLOBUSID_IDP, name="Ada")
+    ours = globus_auth.add_identity("ajones@portal.example.edu", BRIDGE_IDP)
+    globus_auth.link(primary, ours)
+    code, _ = _code_for(globus_auth, ours)
+    client = globus.login_client()
+    client.oauth2_start_flow(REDIRECT, requested_scopes="openid profile email")
+    tokens = client.oauth2_exchange_code_for_tokens(code)
+    assert tokens["resource_server"] == "auth.globus.org" and tokens["other_tokens"] == []
+    auth = globus_sdk.AuthClient(authorizer=globus_sdk.AccessTokenAuthorizer(tokens["access_token"]))
+    assert auth.userinfo()["sub"] == primary.id
+    client.oauth2_revoke_token(tokens["access_token"])
+    with pytest.raises(globus_sdk.AuthAPIError):
+        auth.userinfo()
+
+
+def test_only_accounts_globus_imports_globus_sdk():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    importers = {
+        str(path.relative_to(root))
+        for package in ("accounts", "oidc", "audit", "idp_bridge")
+        for path in (root / package).rglob("*.py")
+        if "import globus_sdk" in path.read_text() or "from globus_sdk" in path.read_text()
+    }
+    assert importers == {"accounts/globus.py"}
