@@ -110,6 +110,12 @@ class GlobusLinkAddForm(forms.ModelForm):  # type: ignore[type-arg]
 
     # Not "identity_id": that model field is not editable, and stays read-only once a link exists.
     globus_identity_id = forms.UUIDField(label="Globus identity id")
+    record_only = forms.BooleanField(
+        required=False,
+        label="Record only (not effective)",
+        help_text="Another identity of this person, kept on record: not held to the policy, never used "
+        "as the account's Globus identity.",
+    )
 
     class Meta:
         model = GlobusIdentityLink
@@ -139,7 +145,7 @@ class GlobusLinkAddForm(forms.ModelForm):  # type: ignore[type-arg]
             raise forms.ValidationError(f"Globus refused the lookup ({exc}). Nothing was linked.") from None
         if not found:
             raise forms.ValidationError("Globus does not know this identity id.")
-        refusal = link_refusal(profile, found[0])
+        refusal = link_refusal(profile, found[0], effective=not data.get("record_only"))
         if refusal is not None:
             record_refusal(
                 profile,
@@ -211,7 +217,7 @@ class GlobusIdentityLinkAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         return self.readonly_fields if obj is not None else ()
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
-        return self.readonly_fields if obj is not None else ("subject", "globus_identity_id")
+        return self.readonly_fields if obj is not None else ("subject", "globus_identity_id", "record_only")
 
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         # The list and its actions need "change"; a link itself is never edited by hand.
@@ -251,6 +257,7 @@ class GlobusIdentityLinkAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
                 form.identity,
                 method=GlobusIdentityLink.Method.ADMIN,
                 proof=GlobusIdentityLink.Proof.ADMIN_ASSERTION,
+                effective=not form.cleaned_data.get("record_only"),
                 actor=request.user,
             )
         except LinkRefused as refused:  # a concurrent change since the form was checked; audited

@@ -5,9 +5,10 @@ Export columns (in this order; see docs/globus-linking.md):
 ``sub, legacy_id, legacy_username, identity_id, username, identity_provider, identity_status,
 method, proof, effective, created_at, updated_at, verified_at``.
 
-The import needs ``sub`` and ``identity_id``; ``username``, ``identity_provider`` and
-``identity_status`` are used only with ``--offline`` (otherwise Globus is asked what the identity is
-now); other columns are ignored, so an export can be imported as it is.
+The import needs ``sub`` and ``identity_id``; ``effective`` (default true) says whether the row is
+the account's effective identity or another identity of the person kept on record; ``username``,
+``identity_provider`` and ``identity_status`` are used only with ``--offline`` (otherwise Globus is
+asked what the identity is now); other columns are ignored, so an export can be imported as it is.
 """
 
 from __future__ import annotations
@@ -103,6 +104,7 @@ class ImportRow:
     username: str = ""
     identity_provider: str = ""
     identity_status: str = ""
+    effective: bool = True
 
 
 @dataclass(frozen=True)
@@ -123,7 +125,8 @@ def parse(stream: TextIO) -> Parsed:
 
     Never raises on bad input: every problem is a ``Rejected`` with its line number (the line a row
     starts on). Of two identical rows the first stands; rows that give one identity to two accounts,
-    or two identities to one account, are all rejected: the file does not say which is right.
+    or two effective identities to one account, are all rejected: the file does not say which is
+    right.
     """
     parsed = Parsed()
     reader = csv.reader(stream, strict=True)
@@ -179,9 +182,11 @@ def _sort_out_duplicates(rows: list[ImportRow], parsed: Parsed) -> None:
         first[pair] = row.line
         unique.append(row)
         lines_by_identity.setdefault(row.identity_id, set()).add(row.line)
-        lines_by_sub.setdefault(row.sub, set()).add(row.line)
+        if row.effective:  # a person has one effective identity, and may have others on record
+            lines_by_sub.setdefault(row.sub, set()).add(row.line)
     for row in unique:
-        others = (lines_by_identity[row.identity_id] | lines_by_sub[row.sub]) - {row.line}
+        same_sub = lines_by_sub.get(row.sub, set()) if row.effective else set()
+        others = (lines_by_identity[row.identity_id] | same_sub) - {row.line}
         if others:
             listed = ", ".join(str(n) for n in sorted(others))
             parsed.rejected.append(Rejected(row.line, "conflicting_rows", f"contradicts line {listed}"))
@@ -204,8 +209,6 @@ def _row(line: int, header: Sequence[str], values: Sequence[str]) -> ImportRow |
     effective = cells.get("effective", "").lower()
     if effective not in TRUE | FALSE:
         return Rejected(line, "bad_effective", "true or false")
-    if effective in FALSE:
-        return Rejected(line, "not_effective", "the import makes effective links only")
     return ImportRow(
         line=line,
         sub=cells["sub"],
@@ -213,6 +216,7 @@ def _row(line: int, header: Sequence[str], values: Sequence[str]) -> ImportRow |
         username=cells.get("username", "").lower(),
         identity_provider=provider.lower(),
         identity_status=cells.get("identity_status", ""),
+        effective=effective in TRUE,
     )
 
 
@@ -250,10 +254,10 @@ def validate(parsed: Parsed, *, directory: IdentityDirectory | None) -> ImportRe
         identity = identities.get(row.identity_id)
         if identity is None:
             continue  # already rejected
-        if unchanged(profile, identity):
+        if unchanged(profile, identity, effective=row.effective):
             report.unchanged.append(row)
             continue
-        refusal = link_refusal(profile, identity)
+        refusal = link_refusal(profile, identity, effective=row.effective)
         if refusal is not None:
             report.rejected.append(Rejected(row.line, refusal, _refusal_detail(profile, identity)))
         else:
@@ -331,6 +335,7 @@ def _link(planned: Planned, actor: str) -> None:
             planned.identity,
             method=GlobusIdentityLink.Method.IMPORT,
             proof=GlobusIdentityLink.Proof.ADMIN_ASSERTION,
+            effective=planned.row.effective,
             actor=actor,
         )
     except LinkRefused as refused:

@@ -39,6 +39,7 @@ T = TypeVar("T")
 # Reason codes of this module (the policy's own codes come from accounts.globus_links).
 USERNAME_CONFLICT = "username_conflict"  # two live accounts would expect the same Globus username
 NOT_AT_GLOBUS = "not_at_globus"  # Globus neither knows nor provisioned the username
+WOULD_DEMOTE_EFFECTIVE = "would_demote_effective"  # "not effective" for the account's effective link
 
 
 def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
@@ -87,17 +88,23 @@ def ambiguous_username_keys() -> set[str]:
     return set(shared) | set(open_conflicts)
 
 
-def link_refusal(profile: Profile, identity: GlobusIdentity) -> str | None:
-    """Why ``link_identity`` would refuse this link now (None: it would link), without writing."""
-    refusal = policy_refusal(profile, identity)
+def link_refusal(profile: Profile, identity: GlobusIdentity, *, effective: bool = True) -> str | None:
+    """Why ``link_identity`` would refuse this link now (None: it would link), without writing.
+
+    A non-effective link (another identity of the person, on record) is not held to the policy,
+    but one identity still belongs to one account, and it never demotes the effective link.
+    """
+    refusal = policy_refusal(profile, identity) if effective else None
     if refusal is not None:
         return refusal
     holder = GlobusIdentityLink.objects.filter(identity_id=identity.id).values_list("subject_id", flat=True)
     if any(subject_id != profile.subject_id for subject_id in holder):
         return LINKED_TO_ANOTHER_ACCOUNT
     current = effective_identity_id(profile)
-    if current is not None and current != identity.id:
+    if effective and current is not None and current != identity.id:
         return ANOTHER_IDENTITY_LINKED
+    if not effective and current == identity.id:
+        return WOULD_DEMOTE_EFFECTIVE
     return None
 
 
@@ -108,11 +115,12 @@ def effective_identity_id(profile: Profile) -> str | None:
     return next((str(identity_id) for identity_id in found), None)
 
 
-def unchanged(profile: Profile, identity: GlobusIdentity) -> bool:
-    """The account's effective link is this identity, recorded exactly as Globus describes it now."""
+def unchanged(profile: Profile, identity: GlobusIdentity, *, effective: bool = True) -> bool:
+    """The account has this link (effective or not, as asked), recorded exactly as Globus describes
+    the identity now."""
     return GlobusIdentityLink.objects.filter(
         subject_id=profile.subject_id,
-        effective=True,
+        effective=effective,
         identity_id=identity.id,
         username=identity.username,
         identity_provider=identity.identity_provider,

@@ -11,7 +11,7 @@ from accounts.globus_links import link_identity
 from accounts.models import GlobusIdentityLink
 from audit.models import AuditEvent
 from tests.factories.accounts import make_profile
-from tests.globus_standin import BRIDGE_IDP
+from tests.globus_standin import BRIDGE_IDP, ELSEWHERE_IDP
 
 pytestmark = pytest.mark.django_db
 CHANGELIST = reverse("admin:accounts_globusidentitylink_changelist")
@@ -77,6 +77,18 @@ def test_adding_asks_globus_and_applies_the_policy(admin_client, globus_auth):
     assert (str(link.identity_id), link.method, link.proof) == (ours.id, "admin", "admin_assertion")
     assert AuditEvent.objects.get(event="globus.link").details["actor"] == "admin"
     assert LogEntry.objects.get(action_flag=ADDITION).object_id == str(link.pk)
+
+
+def test_another_identity_of_the_person_can_be_recorded_as_not_effective(admin_client, globus_auth):
+    profile = make_profile("ajones")
+    elsewhere = globus_auth.add_identity("alice@elsewhere.edu", ELSEWHERE_IDP)
+    form = {"subject": profile.subject.pk, "globus_identity_id": elsewhere.id}
+    refused = admin_client.post(ADD, form)
+    assert b"The policy refuses this link: other_provider" in refused.content
+    added = admin_client.post(ADD, {**form, "record_only": "on"})
+    assert added.status_code == 302, added.content
+    link = GlobusIdentityLink.objects.get()
+    assert str(link.identity_id) == elsewhere.id and link.effective is False
 
 
 def test_adding_while_globus_is_down_links_nothing(admin_client, globus_auth):

@@ -41,7 +41,7 @@ def test_each_bad_row_is_rejected_with_its_line_number_and_reason():
         "s2,not-a-uuid,true\n"  # 3
         f",{b},true\n"  # 4: no sub
         f"s3,{b},maybe\n"  # 5
-        f"s4,{b},false\n"  # 6
+        f"s4,{b},false\n"  # 6: fine, an identity on record that is not the effective one
         f"s5,{b}\n"  # 7: a field short
         "\n"  # 8: blank lines are skipped
         f"s1,{a},true\n"  # 9: the same link as line 2
@@ -49,12 +49,11 @@ def test_each_bad_row_is_rejected_with_its_line_number_and_reason():
         f"s7,{c},true\n"  # 12: gives c to another account than line 10
     )
     parsed = parse(text)
-    assert [(row.line, row.sub) for row in parsed.rows] == [(2, "s1")]
+    assert [(row.line, row.effective) for row in parsed.rows] == [(2, True), (6, False)]
     assert rejected(parsed) == [
         (3, "bad_identity_id"),
         (4, "missing_sub"),
         (5, "bad_effective"),
-        (6, "not_effective"),
         (7, "wrong_field_count"),
         (9, "duplicate_row"),
         (10, "conflicting_rows"),
@@ -68,9 +67,12 @@ def test_a_header_without_the_required_columns_rejects_the_file():
     assert rejected(parse("")) == [(1, "empty_file")]
 
 
-def test_two_identities_for_one_account_are_both_rejected():
+def test_two_effective_identities_for_one_account_are_both_rejected():
     text = f"{HEADER}s1,{uuid.uuid4()}\ns1,{uuid.uuid4()}\n"
     assert rejected(parse(text)) == [(2, "conflicting_rows"), (3, "conflicting_rows")]
+    # One effective identity and others on record is how a person with several identities looks.
+    text = f"sub,identity_id,effective\ns1,{uuid.uuid4()},true\ns1,{uuid.uuid4()},false\n"
+    assert not parse(text).rejected
 
 
 def test_an_unreadable_row_stops_the_parse_and_says_where():
@@ -161,21 +163,38 @@ def test_the_export_has_the_documented_columns_and_defuses_spreadsheet_formulas(
 def test_an_export_imports_back_after_the_links_are_gone(globus_auth, tmp_path):
     for name in ("ajones", "bsmith"):
         admin_link(make_profile(name), identity_of(globus_auth, name))
+    # Another identity of Alice's, from another provider, kept on record (not effective).
+    raw = globus_auth.add_identity("alice@elsewhere.edu", ELSEWHERE_IDP)
+    alice = GlobusIdentityLink.objects.get(username="ajones@portal.example.edu").subject.profile
+    other = GlobusIdentity(raw.id, raw.username, raw.identity_provider, raw.status)
+    link_identity(alice, other, method="admin", proof="admin_assertion", effective=False)
+    before = set(GlobusIdentityLink.objects.values_list("subject_id", "identity_id", "effective"))
     text = export()
     GlobusIdentityLink.objects.all().delete()
     out = import_csv(tmp_path, text)
-    assert out.strip() == "2 rows: 2 linked, 0 unchanged, 0 rejected"
+    assert out.strip() == "3 rows: 3 linked, 0 unchanged, 0 rejected"
+    assert set(GlobusIdentityLink.objects.values_list("subject_id", "identity_id", "effective")) == before
     assert set(GlobusIdentityLink.objects.values_list("method", "proof")) == {("import", "admin_assertion")}
     event = AuditEvent.objects.get(event="globus.import")
     assert (event.details["applied"], event.details["file"], event.reason) == (
-        2,
+        3,
         "links.csv",
         "checked_at_globus",
     )
-    assert AuditEvent.objects.filter(event="globus.link", reason="import").count() == 2
+    assert AuditEvent.objects.filter(event="globus.link", reason="import").count() == 3
     # Importing it again changes nothing.
-    assert import_csv(tmp_path, text).strip() == "2 rows: 0 linked, 2 unchanged, 0 rejected"
-    assert GlobusIdentityLink.objects.count() == 2
+    assert import_csv(tmp_path, text).strip() == "3 rows: 0 linked, 3 unchanged, 0 rejected"
+    assert GlobusIdentityLink.objects.count() == 3
+
+
+@pytest.mark.django_db
+def test_a_row_never_demotes_an_effective_link(globus_auth, tmp_path):
+    profile = make_profile("ajones")
+    identity = identity_of(globus_auth, "ajones")
+    admin_link(profile, identity)
+    out = import_csv(tmp_path, f"sub,identity_id,effective\n{profile.subject.sub},{identity.id},false\n")
+    assert "line 2: rejected: would_demote_effective" in out
+    assert GlobusIdentityLink.objects.get().effective is True
 
 
 @pytest.mark.django_db

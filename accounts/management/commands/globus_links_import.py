@@ -98,9 +98,9 @@ class Command(BaseCommand):
             out(f"line {rejected.line}: rejected: {rejected.reason}{detail}")
         if dry_run:
             for planned in report.planned:
-                out(
-                    f"line {planned.row.line}: would link {planned.identity.username} ({planned.identity.id})"
-                )
+                kind = "" if planned.row.effective else " (not effective)"
+                identity = f"{planned.identity.username} ({planned.identity.id}){kind}"
+                out(f"line {planned.row.line}: would link {identity}")
         counts = globus_csv.summary(report)
         if dry_run:
             out(
