@@ -13,7 +13,7 @@ import os
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
@@ -360,13 +360,11 @@ class Progress:
             self._open_line = False
 
 
-def retry_notice(progress: Progress) -> Callable[[int | None, float], None]:
+def retry_notice(write: Callable[[str], object]) -> Callable[[int | None, float], None]:
+    """Say on stderr that Globus is being waited for (an administrator watching a long run)."""
+
     def notice(status: int | None, delay: float) -> None:
         what = f"answered {status}" if status is not None else "did not answer"
-        progress.note(f"Globus Auth {what}; retrying in {delay:.1f}s")
+        write(f"Globus Auth {what}; retrying in {delay:.1f}s")
 
     return notice
-
-
-def outcome_dict(outcome: Outcome) -> dict[str, str]:
-    return asdict(outcome)

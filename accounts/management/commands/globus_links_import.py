@@ -18,6 +18,7 @@ from accounts.globus import (
     IdentityDirectory,
     RetryPolicy,
 )
+from accounts.globus_mapping import retry_notice
 
 
 class Command(BaseCommand):
@@ -78,13 +79,10 @@ class Command(BaseCommand):
             raise CommandError(f"{name} is not UTF-8 text (byte {exc.start}); save it as CSV UTF-8") from exc
 
     def _directory(self, options: dict[str, Any]) -> IdentityDirectory:
-        def notice(status: int | None, delay: float) -> None:
-            what = f"answered {status}" if status is not None else "did not answer"
-            self.stderr.write(f"Globus Auth {what}; retrying in {delay:.1f}s")
-
         try:
             return IdentityDirectory(
-                RetryPolicy(retries=options["retries"], base_delay=options["retry_delay"]), on_retry=notice
+                RetryPolicy(retries=options["retries"], base_delay=options["retry_delay"]),
+                on_retry=retry_notice(self.stderr.write),
             )
         except GlobusNotConfigured as exc:
             raise CommandError(f"{exc}: set them, or use --offline to trust the file") from exc

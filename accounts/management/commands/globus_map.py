@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db.models import QuerySet
 
 import audit
 from accounts.globus import (
@@ -31,6 +32,7 @@ from accounts.globus_mapping import (
     profiles_to_map,
     retry_notice,
 )
+from accounts.models import Profile
 
 
 class Command(BaseCommand):
@@ -67,33 +69,65 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         self.verbosity = int(options["verbosity"])
-        size = options["batch_size"]
+        size, dry_run = options["batch_size"], options["dry_run"]
         if not 1 <= size <= MAX_IDENTITIES_PER_CALL:
             raise CommandError(
                 f"--batch-size must be 1 to {MAX_IDENTITIES_PER_CALL} (Globus's limit per call)"
             )
+        profiles, checkpoint = self._selection(options)
+        # Progress redraws a line in place, so it writes to the raw stream, not Django's line wrapper.
+        progress = Progress(profiles.count(), "accounts", stream=getattr(self.stderr, "_out", sys.stderr))
+        actor = f"globus_map ({getpass.getuser()})"
+        mapper = Mapper(self._directory(options, progress, checkpoint), dry_run=dry_run, actor=actor)
+        report = MapReport()
+        try:
+            # The selection is fixed up front (ids only), so links made along the way cannot shift it.
+            for ids in batched(list(profiles.values_list("pk", flat=True)), size):
+                batch = list(live_profiles().filter(pk__in=ids))
+                report.outcomes.extend(mapper.map_batch(batch))
+                if checkpoint is not None and batch and not dry_run:
+                    checkpoint.save(batch[-1].subject_id, report.counts())
+                progress.advance(len(ids))
+        except GlobusError as exc:
+            progress.finish()
+            self._print(report, dry_run)
+            raise CommandError(self._stopped(exc, report, checkpoint)) from exc
+        progress.finish()
+        if checkpoint is not None:
+            checkpoint.clear()
+        self._print(report, dry_run)
+        if not dry_run and report.wrote_anything():
+            # A run that changed nothing and met no new refusal leaves no trace: re-running is a no-op.
+            audit.record("globus.map", reason="completed", actor=actor, outcomes=dict(report.counts()))
+
+    def _selection(self, options: dict[str, Any]) -> tuple[QuerySet[Profile], Checkpoint | None]:
+        """The accounts to map, in ledger order, after the checkpoint when resuming."""
         if options["resume"] and not options["checkpoint"]:
             raise CommandError(
                 "--resume needs --checkpoint FILE (where the interrupted run recorded progress)"
             )
         usernames = [u.strip() for u in (options["usernames"] or "").split(",") if u.strip()]
-        selection = {"all": options["all"], "usernames": usernames, "dry_run": options["dry_run"]}
-        checkpoint = Checkpoint(Path(options["checkpoint"]), selection) if options["checkpoint"] else None
         profiles = profiles_to_map(everyone=options["all"], usernames=usernames)
-        if checkpoint is not None and options["resume"]:
+        if not options["checkpoint"]:
+            return profiles, None
+        selection = {"all": options["all"], "usernames": usernames, "dry_run": options["dry_run"]}
+        checkpoint = Checkpoint(Path(options["checkpoint"]), selection)
+        if options["resume"]:
             try:
                 after = checkpoint.load()
             except CheckpointError as exc:
                 raise CommandError(str(exc)) from exc
             profiles = profiles.filter(subject_id__gt=after)
             self.stderr.write(f"Resuming after subject {after}.")
-        # Progress redraws a line in place, so it writes to the raw stream, not Django's line wrapper.
-        progress = Progress(profiles.count(), "accounts", stream=getattr(self.stderr, "_out", sys.stderr))
-        actor = f"globus_map ({getpass.getuser()})"
+        return profiles, checkpoint
+
+    def _directory(
+        self, options: dict[str, Any], progress: Progress, checkpoint: Checkpoint | None
+    ) -> IdentityDirectory:
         try:
-            directory = IdentityDirectory(
+            return IdentityDirectory(
                 RetryPolicy(retries=options["retries"], base_delay=options["retry_delay"]),
-                on_retry=retry_notice(progress),
+                on_retry=retry_notice(progress.note),
             )
         except GlobusNotConfigured as exc:
             raise CommandError(
@@ -101,27 +135,6 @@ class Command(BaseCommand):
             ) from exc
         except GlobusError as exc:
             raise CommandError(self._stopped(exc, MapReport(), checkpoint)) from exc
-        mapper = Mapper(directory, dry_run=options["dry_run"], actor=actor)
-        report = MapReport()
-        try:
-            # The selection is fixed up front (ids only), so links made along the way cannot shift it.
-            for ids in batched(list(profiles.values_list("pk", flat=True)), size):
-                batch = list(live_profiles().filter(pk__in=ids))
-                report.outcomes.extend(mapper.map_batch(batch))
-                if checkpoint is not None and batch and not options["dry_run"]:
-                    checkpoint.save(batch[-1].subject_id, report.counts())
-                progress.advance(len(ids))
-        except GlobusError as exc:
-            progress.finish()
-            self._print(report, options["dry_run"])
-            raise CommandError(self._stopped(exc, report, checkpoint)) from exc
-        progress.finish()
-        if checkpoint is not None:
-            checkpoint.clear()
-        self._print(report, options["dry_run"])
-        if not options["dry_run"] and report.wrote_anything():
-            # A run that changed nothing and met no new refusal leaves no trace: re-running is a no-op.
-            audit.record("globus.map", reason="completed", actor=actor, outcomes=dict(report.counts()))
 
     def _stopped(self, exc: GlobusError, report: MapReport, checkpoint: Checkpoint | None) -> str:
         if isinstance(exc, GlobusUnavailable):

@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.globus import GlobusError, GlobusNotConfigured, IdentityDirectory, RetryPolicy
 from accounts.globus_csv import protect
+from accounts.globus_mapping import retry_notice
 from accounts.globus_reconcile import CATEGORIES, Finding, Reconciliation, reconcile
 
 CSV_COLUMNS = (
@@ -40,13 +41,10 @@ class Command(BaseCommand):
         parser.add_argument("--retry-delay", type=float, default=1.0, help="First retry delay in seconds.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        def notice(status: int | None, delay: float) -> None:
-            what = f"answered {status}" if status is not None else "did not answer"
-            self.stderr.write(f"Globus Auth {what}; retrying in {delay:.1f}s")
-
         try:
             directory = IdentityDirectory(
-                RetryPolicy(retries=options["retries"], base_delay=options["retry_delay"]), on_retry=notice
+                RetryPolicy(retries=options["retries"], base_delay=options["retry_delay"]),
+                on_retry=retry_notice(self.stderr.write),
             )
             report = reconcile(directory)
         except GlobusNotConfigured as exc:
