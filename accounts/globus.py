@@ -13,8 +13,9 @@ made, so staging and tests can point the bridge at another Globus Auth.
 from __future__ import annotations
 
 import logging
+import random
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -24,7 +25,7 @@ import jwt
 from django.conf import settings
 from globus_sdk import IDTokenDecoder
 from globus_sdk.authorizers import BasicAuthorizer
-from globus_sdk.transport import RequestsTransport, RetryConfig
+from globus_sdk.transport import RequestsTransport, RetryConfig, RetryContext
 
 from idp_bridge.errors import BridgeError
 
@@ -315,3 +316,92 @@ def get_identity_providers(*, domains: Iterable[str] = (), ids: Iterable[str] = 
             )
         )
     return providers
+
+
+# --- bulk lookups as the bridge itself (the admin mapping tools) ----------------------------------
+# Globus Auth resolves at most 100 usernames or ids per identities call: globus-sdk's IdentityMap
+# batches by 100 and tells callers to keep that default. Callers split their work into batches.
+MAX_IDENTITIES_PER_CALL = 100
+MAPPING_SCOPES = (str(globus_sdk.AuthClient.scopes.view_identities),)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How hard a bulk tool tries: ``retries`` after the first attempt, on 429, 5xx and network errors.
+
+    The delay doubles from ``base_delay`` with jitter (x0.5 to x1.5); a ``Retry-After`` from Globus
+    is honoured as given. No single wait exceeds ``max_delay``.
+    """
+
+    retries: int = 6
+    base_delay: float = 1.0
+    max_delay: float = 120.0
+
+
+RetryListener = Callable[[int | None, float], None]  # (HTTP status or None for no answer, delay)
+
+
+class IdentityDirectory:
+    """Identities by usernames or ids, asked as the bridge's own confidential client.
+
+    The bridge authenticates with the client-credentials grant (a token for
+    ``auth.globus.org:view_identities``, renewed by globus-sdk when it expires), and retries the
+    answers worth retrying with exponential backoff and jitter: a batch job waits, a user does not.
+    """
+
+    def __init__(self, policy: RetryPolicy | None = None, on_retry: RetryListener | None = None) -> None:
+        if not is_configured():
+            raise GlobusNotConfigured("BRIDGE_GLOBUS_CLIENT_ID and BRIDGE_GLOBUS_CLIENT_SECRET are not set")
+        self.policy, self.on_retry = policy or RetryPolicy(), on_retry
+        retry_config = RetryConfig(
+            max_retries=self.policy.retries, max_sleep=self.policy.max_delay, backoff=self._backoff
+        )
+        confidential = globus_sdk.ConfidentialAppAuthClient(
+            settings.BRIDGE_GLOBUS_CLIENT_ID,
+            settings.BRIDGE_GLOBUS_CLIENT_SECRET,
+            transport=_transport(),
+            retry_config=retry_config,
+        )
+        with _talking_to_globus("client credentials token"):  # the authorizer fetches one at once
+            authorizer = globus_sdk.ClientCredentialsAuthorizer(confidential, MAPPING_SCOPES)
+        self.client = globus_sdk.AuthClient(
+            authorizer=authorizer, transport=_transport(), retry_config=retry_config
+        )
+
+    def _backoff(self, ctx: RetryContext) -> float:
+        if ctx.backoff is not None:  # Globus said how long (Retry-After): wait exactly that
+            delay = ctx.backoff
+        else:
+            jitter = 0.5 + random.random()  # noqa: S311 - spreading retries, not a secret
+            delay = self.policy.base_delay * (2**ctx.attempt) * jitter
+        delay = min(delay, self.policy.max_delay)
+        if self.on_retry is not None:
+            self.on_retry(ctx.response.status_code if ctx.response is not None else None, delay)
+        return delay
+
+    def by_usernames(self, usernames: Sequence[str], *, provision: bool) -> list[GlobusIdentity]:
+        """The current holders of ``usernames`` (with ``provision``, Globus creates the missing ones)."""
+        names = [u.lower() for u in usernames]
+        _check_batch(names)
+        with _talking_to_globus("identities lookup"):
+            data = self.client.get_identities(usernames=names, provision=provision).data
+        return _identities_from(data)
+
+    def by_ids(self, ids: Sequence[str]) -> list[GlobusIdentity]:
+        id_list = list(ids)
+        _check_batch(id_list)
+        with _talking_to_globus("identities lookup"):
+            data = self.client.get_identities(ids=id_list).data
+        return _identities_from(data)
+
+
+def _check_batch(values: Sequence[str]) -> None:
+    if not values or len(values) > MAX_IDENTITIES_PER_CALL:
+        raise ValueError(f"ask Globus for 1 to {MAX_IDENTITIES_PER_CALL} identities at a time")
+
+
+def _identities_from(data: object) -> list[GlobusIdentity]:
+    found = data.get("identities") if isinstance(data, dict) else None
+    if not isinstance(found, list):
+        raise GlobusUnavailable("Globus Auth's identities answer had no identities list")
+    return [GlobusIdentity.from_api(item) for item in found if isinstance(item, dict)]

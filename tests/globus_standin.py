@@ -20,9 +20,12 @@ account's *effective* identity for the app (here: the primary), which may come f
 Identities from an OIDC IdP are keyed on the IdP's ``sub``; a username can be reused by a new
 identity, and ``/v2/api/identities?usernames=`` answers with its current holder.
 
-Test controls: ``fail(status, paths)`` makes endpoints answer an error; ``tamper_next_id_token``
+Test controls: ``fail(status, paths)`` makes endpoints answer an error (``fail_next`` only the next
+few calls, optionally with ``Retry-After``); ``tamper_next_id_token``
 rewrites the claims or signing key of the next ID token; ``auto_login`` logs a chosen identity in
-when no upstream IdP is configured.
+when no upstream IdP is configured. ``token`` also grants ``client_credentials`` (a bearer token
+for the client itself); ``api_auth`` records how each API call authenticated. Like Globus, an
+identities call takes at most 100 usernames or ids.
 """
 
 from __future__ import annotations
@@ -55,6 +58,7 @@ CALLBACK_PATH = "/p/authenticate/callback"
 SESSION_COOKIE = "globus_standin_session"
 ALGORITHM = "RS512"
 TOKEN_SECONDS = 172800
+MAX_IDENTITIES_PER_CALL = 100
 
 
 @dataclass
@@ -163,6 +167,9 @@ class GlobusAuthStandIn:
         self.failures: dict[str, int] = {}
         self.tamper_next_id_token: Callable[[dict[str, Any]], tuple[dict[str, Any], Any]] | None = None
         self.seen: list[tuple[str, str, dict[str, list[str]]]] = []  # method, path, parameters
+        self.seen_at: list[tuple[float, str]] = []  # time.monotonic(), path
+        self.queued_failures: dict[str, list[tuple[int, int | None]]] = {}  # path -> (status, retry_after)
+        self.api_auth: list[str] = []  # "bearer" or "basic", per identities / identity providers call
         self.lock = threading.RLock()
         self.add_provider(GLOBUSID_IDP, "Globus ID", "globusid", ["globusid.org"])
         self.add_provider(ELSEWHERE_IDP, "University of Elsewhere", "elsewhere", ["elsewhere.edu"])
@@ -242,6 +249,19 @@ class GlobusAuthStandIn:
     def recover(self) -> None:
         self.failures = {}
 
+    def fail_next(
+        self, status: int, path: str, *, times: int = 1, retry_after: int | None = None, after: int = 0
+    ) -> None:
+        """Answer ``status`` (with ``Retry-After`` when given) to ``times`` calls of ``path``, once
+        ``after`` more calls of it have been answered normally."""
+        with self.lock:
+            queue = self.queued_failures.setdefault(path, [])
+            queue.extend([(0, None)] * after + [(status, retry_after)] * times)
+
+    def calls(self, path: str) -> list[float]:
+        """When ``path`` was called (time.monotonic()), in order."""
+        return [at for at, seen in self.seen_at if seen == path]
+
     # --- tokens ----------------------------------------------------------------------------------
     def sign(self, claims: dict[str, Any], key: Any = None, kid: str | None = None) -> str:
         return jwt.encode(
@@ -306,6 +326,17 @@ class _Handler(BaseHTTPRequestHandler):
         self.params = {k: v[0] for k, v in params.items()}
         s = self.standin
         s.seen.append((method, parts.path, params))
+        s.seen_at.append((time.monotonic(), parts.path))
+        with s.lock:
+            queued = s.queued_failures.get(parts.path)
+            next_failure = queued.pop(0) if queued else None
+        if next_failure is not None and next_failure[0]:
+            status, retry_after = next_failure
+            headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
+            body = _error_body(
+                status, "TOO_MANY_REQUESTS" if status == 429 else "UNAVAILABLE", "Queued failure"
+            )
+            return self._json(status, body, headers)
         status = s.failures.get(parts.path) or s.failures.get("*")
         if status:
             return self._json(status, _error_body(status, "UNAVAILABLE", "The stand-in was told to fail."))
@@ -333,9 +364,11 @@ class _Handler(BaseHTTPRequestHandler):
             body["error_description"] = exc.description
             self._json(exc.status, body)
 
-    def _json(self, status: int, body: dict[str, Any]) -> None:
+    def _json(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
         data = json.dumps(body).encode()
         self.send_response(status)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
@@ -536,6 +569,8 @@ class _Handler(BaseHTTPRequestHandler):
     def token(self) -> None:
         s = self.standin
         client = self._client_from_basic()
+        if self.params.get("grant_type") == "client_credentials":
+            return self._client_credentials(client)
         if self.params.get("grant_type") != "authorization_code":
             raise StandInError(400, "unsupported_grant_type", "Only authorization_code here")
         grant = s.codes.pop(self.params.get("code", ""), None)
@@ -557,6 +592,21 @@ class _Handler(BaseHTTPRequestHandler):
         }
         if "openid" in grant.scope.split():
             body["id_token"] = s.id_token_for(grant, primary)
+        self._json(200, body)
+
+    def _client_credentials(self, client: Client) -> None:
+        """A token for the client itself (no user): what bulk tools call the APIs with."""
+        access_token = secrets.token_urlsafe(32)
+        scope = self.params.get("scope", "")
+        self.standin.tokens[access_token] = Grant(client.client_id, "", scope, None, Session("client"))
+        body = {
+            "access_token": access_token,
+            "scope": scope,
+            "expires_in": TOKEN_SECONDS,
+            "token_type": "Bearer",
+            "resource_server": "auth.globus.org",
+            "other_tokens": [],
+        }
         self._json(200, body)
 
     def userinfo(self) -> None:
@@ -633,6 +683,9 @@ class _Handler(BaseHTTPRequestHandler):
                 self._client_from_basic()
             except StandInError:
                 raise StandInError(401, "unauthorized", "Call must be authenticated") from None
+            self.standin.api_auth.append("basic")
+        else:
+            self.standin.api_auth.append("bearer")
 
     def identities(self) -> None:
         self._api_caller()
@@ -641,6 +694,8 @@ class _Handler(BaseHTTPRequestHandler):
         ids = [i for i in p.get("ids", "").split(",") if i]
         if bool(usernames) == bool(ids):
             raise StandInError(400, "invalid_parameters", "Exactly one of usernames or ids is required")
+        if max(len(usernames), len(ids)) > MAX_IDENTITIES_PER_CALL:
+            raise StandInError(400, "invalid_parameters", f"At most {MAX_IDENTITIES_PER_CALL} per call")
         found: list[Identity] = []
         for username in usernames:
             holder = s.current_holder(username)
