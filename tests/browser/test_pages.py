@@ -173,7 +173,9 @@ def sign_in(pages: Pages, login: str, password: str) -> None:
     click(pages, "button[type=submit]")
 
 
-def test_linking_a_globus_identity(pages: Pages, alice: tuple[str, str], globus_auth: GlobusAuthStandIn) -> None:
+def test_linking_a_globus_identity(
+    pages: Pages, alice: tuple[str, str], globus_auth: GlobusAuthStandIn
+) -> None:
     sign_in(pages, *alice)
     pages.open("/account/globus/")
     assert "alice@portal.example.edu" in pages.text()
