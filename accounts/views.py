@@ -130,8 +130,6 @@ class LoginView(View):
                 "until": refusal.until,
                 "minutes": math.ceil(wait / 60),
                 "by_address": refusal.scope == LoginThrottle.ADDRESS,
-                "support_email": getattr(settings, "BRIDGE_SUPPORT_EMAIL", ""),
-                "support_url": getattr(settings, "BRIDGE_SUPPORT_URL", ""),
                 "retry_url": retry_url(request),
             }
             response = render(request, "accounts/locked.html", context, status=429)

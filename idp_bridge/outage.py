@@ -19,6 +19,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.views.defaults import server_error as django_server_error
 
+from idp_bridge import branding
+
 RETRY_AFTER_SECONDS = 30
 JSON_PATHS = frozenset({"/token", "/userinfo", "/introspect", "/revoke", "/jwks"})
 JSON_PREFIXES = ("/.well-known/",)
@@ -40,9 +42,10 @@ def unavailable(request: HttpRequest) -> HttpResponse:
         }
         return JsonResponse(body, status=503, headers=headers)
     # Rendered without the request: the context processors would read the session, which lives in
-    # the database that just failed.
+    # the database that just failed. The branding comes from settings alone, so it is given here.
+    brand = branding.current()
     page = render_to_string(
         "service_unavailable.html",
-        {"institution_name": settings.BRIDGE_INSTITUTION_NAME, "demo_mode": settings.BRIDGE_DEMO},
+        {"brand": brand, "institution_name": brand.institution_name, "demo_mode": settings.BRIDGE_DEMO},
     )
     return HttpResponse(page, status=503, headers=headers)

@@ -87,6 +87,17 @@ def test_linking_scans_the_identity_set_and_links_the_identity_from_this_idp(sig
     assert ours.id.encode() in account.content and b"ajones@portal.example.edu" in account.content
 
 
+def test_a_french_browser_sees_the_link_and_its_outcome_in_french(signed_in, globus_auth):
+    ours = globus_auth.add_identity("ajones@portal.example.edu", BRIDGE_IDP)
+    signed_in.defaults["HTTP_ACCEPT_LANGUAGE"] = "fr"
+    link_with(signed_in, globus_auth, ours)
+    page = signed_in.get(LINK_PAGE).content.decode()
+    assert "Votre identité Globus ajones@portal.example.edu est maintenant liée." in page
+    account = signed_in.get(reverse("oidc:account")).content.decode()
+    assert "Identité Globus liée" in account and "Nom d’utilisateur Globus" in account
+    assert ours.id in account and "Gérer le lien" in account
+
+
 def test_an_account_without_an_identity_from_this_idp_is_explained_and_retry_is_offered(
     signed_in, globus_auth
 ):

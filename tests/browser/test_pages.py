@@ -13,6 +13,7 @@ from selenium.webdriver.common.keys import Keys
 from accounts.legacy import reset_user_source
 from tests.browser.conftest import Pages
 from tests.conftest import Portal
+from tests.globus_standin import BRIDGE_IDP, GLOBUSID_IDP, GlobusAuthStandIn
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
@@ -134,6 +135,19 @@ def test_error_pages_say_what_happened_and_what_to_do(
     assert "x.example" not in pages.driver.current_url
     pages.check("error-redirect-uri")
 
+    settings.BRIDGE_LOGIN_ACCOUNT_FREE_FAILURES = 1  # locked at the second failure, no delays before
+    settings.BRIDGE_LOGIN_ACCOUNT_LOCKOUT_FAILURES = 2
+    settings.BRIDGE_LOGIN_DELAY_SECONDS = 0
+    pages.open("/login")
+    for password in ("wrong once", "wrong twice", "right or wrong, not checked"):
+        fill(pages, "id_login", "someone")  # unknown usernames are locked exactly like known ones
+        fill(pages, "id_password", password)
+        click(pages, "button[type=submit]")
+    text = pages.text()
+    assert "too many failed sign-in attempts for this username" in text
+    assert "Try again in about 15 minutes" in text and "incorrect" not in text
+    pages.check("locked")
+
     settings.LEGACY_DATABASE_URL = "sqlite:////nonexistent/dir/portal.db"
     reset_user_source()
     try:
@@ -150,6 +164,34 @@ def test_error_pages_say_what_happened_and_what_to_do(
     pages.open("/no-such-page")
     assert "This page does not exist" in pages.text()
     pages.check("not-found")
+
+
+def sign_in(pages: Pages, login: str, password: str) -> None:
+    pages.open("/login")
+    fill(pages, "id_login", login)
+    fill(pages, "id_password", password)
+    click(pages, "button[type=submit]")
+
+
+def test_linking_a_globus_identity(
+    pages: Pages, alice: tuple[str, str], globus_auth: GlobusAuthStandIn
+) -> None:
+    sign_in(pages, *alice)
+    pages.open("/account/globus/")
+    assert "alice@portal.example.edu" in pages.text()
+    pages.check("globus-link")
+
+    globus_auth.auto_login = globus_auth.add_identity("alice@globusid.org", GLOBUSID_IDP).id
+    click(pages, "button.primary")  # to Globus, which signs in with another organization's identity
+    problem = pages.driver.find_element(By.CSS_SELECTOR, "[role=alert]").text
+    assert "has no identity from" in problem, "a refused link says why"
+    pages.check("globus-link-refused")
+
+    ours = globus_auth.add_identity("alice@portal.example.edu", BRIDGE_IDP)
+    globus_auth.auto_login = ours.id
+    click(pages, "button.primary")  # "Try again with ...": now with this IdP's identity
+    assert "is now linked" in pages.text() and ours.id in pages.text()
+    pages.check("globus-linked")
 
 
 def test_the_keyboard_reaches_everything_in_reading_order(pages: Pages, settings: Any) -> None:

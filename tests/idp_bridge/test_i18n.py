@@ -38,7 +38,11 @@ def test_an_unsupported_language_falls_back_to_english(client):
     assert '<html lang="en"' in page and "<h1>Sign in</h1>" in page
 
 
-PO_ENTRY = re.compile(r'msgid ((?:"(?:[^"\\]|\\.)*"\s*)+)msgstr ((?:"(?:[^"\\]|\\.)*"\s*)+)')
+QUOTED = r'((?:"(?:[^"\\]|\\.)*"\s*)+)'
+PO_ENTRY = re.compile(rf"^msgid {QUOTED}msgstr {QUOTED}", re.M)
+PO_PLURAL_ENTRY = re.compile(
+    rf"^msgid {QUOTED}msgid_plural {QUOTED}msgstr\[0\] {QUOTED}msgstr\[1\] {QUOTED}", re.M
+)
 
 
 def unquote(quoted_lines: str) -> str:
@@ -46,22 +50,33 @@ def unquote(quoted_lines: str) -> str:
     return re.sub(r"\\(.)", lambda m: {"n": "\n", "t": "\t"}.get(m[1], m[1]), raw)
 
 
-def po_entries(path: Path) -> dict[str, str]:
-    """msgid -> msgstr of a .po file (single forms; the pages use no plurals)."""
+def po_entries(path: Path) -> tuple[dict[str, str], dict[tuple[str, str], tuple[str, str]]]:
+    """msgid -> msgstr of a .po file, and (singular, plural) -> (one, many) of its plural entries."""
     blocks = path.read_text(encoding="utf-8").split("\n\n")
-    return {unquote(m[1]): unquote(m[2]) for block in blocks if (m := PO_ENTRY.search(block))}
+    singles = {unquote(m[1]): unquote(m[2]) for block in blocks if (m := PO_ENTRY.search(block))}
+    plurals = {
+        (unquote(m[1]), unquote(m[2])): (unquote(m[3]), unquote(m[4]))
+        for block in blocks
+        if (m := PO_PLURAL_ENTRY.search(block))
+    }
+    return singles, plurals
 
 
 @pytest.mark.parametrize("language", [code for code, _name in settings.LANGUAGES if code != "en"])
 def test_every_string_is_translated_and_the_committed_mo_matches_the_po(language):
     po = LOCALE / language / "LC_MESSAGES" / "django.po"
-    entries = {k: v for k, v in po_entries(po).items() if k}
+    singles, plurals = po_entries(po)
+    entries = {k: v for k, v in singles.items() if k}
     assert entries, f"{po} has no messages"
-    untranslated = [k for k, v in entries.items() if not v]
+    fuzzy = re.findall(r"^#,.*\bfuzzy\b.*\n(?:#.*\n)*msgid (.*)", po.read_text(encoding="utf-8"), re.M)
+    assert not fuzzy, f"check these guesses in {po}, then remove their fuzzy flag: {fuzzy}"
+    untranslated = [k for k, v in entries.items() if not v] + [k for k, v in plurals.items() if not all(v)]
     assert not untranslated, f"translate these in {po}: {untranslated}"
     with (po.with_suffix(".mo")).open("rb") as compiled:
         catalog = gettext.GNUTranslations(compiled)
-    stale = [k for k, v in entries.items() if catalog.gettext(k) != v]
+    stale = [k for k, v in entries.items() if catalog.gettext(k) != v] + [
+        k for k, v in plurals.items() if (catalog.ngettext(*k, 1), catalog.ngettext(*k, 2)) != v
+    ]
     assert not stale, (
         f"run `python manage.py compilemessages` and commit {po.with_suffix('.mo')}: {stale[:3]}"
     )

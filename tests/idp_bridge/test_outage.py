@@ -104,6 +104,9 @@ def test_pages_answer_a_plain_503(rp, portal, method, path, data):
     assert response.status_code == 503
     page = response.content.decode()
     assert "The sign-in service is temporarily unavailable" in page and response["Retry-After"] == "30"
+    assert "· Research Portal</title>" in page and "contact the Research Portal support team" in page, (
+        "branded, with the way to help, although the database holding the session is down"
+    )
     for leak in LEAKS:
         assert leak not in page
 
