@@ -394,6 +394,16 @@ class IdentityDirectory:
             data = self.client.get_identities(ids=id_list).data
         return _identities_from(data)
 
+    def current_by_ids(self, ids: Sequence[str]) -> dict[str, GlobusIdentity]:
+        """What Globus says now of each of ``ids``, by id, in as many calls as the limit needs;
+        an id Globus does not know is absent."""
+        id_list = list(ids)
+        found: dict[str, GlobusIdentity] = {}
+        for start in range(0, len(id_list), MAX_IDENTITIES_PER_CALL):
+            batch = id_list[start : start + MAX_IDENTITIES_PER_CALL]
+            found.update((identity.id, identity) for identity in self.by_ids(batch))
+        return found
+
 
 def _check_batch(values: Sequence[str]) -> None:
     if not values or len(values) > MAX_IDENTITIES_PER_CALL:

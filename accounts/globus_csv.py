@@ -21,7 +21,7 @@ from typing import Any, TextIO
 
 from django.db import transaction
 
-from accounts.globus import MAX_IDENTITIES_PER_CALL, GlobusIdentity, IdentityDirectory
+from accounts.globus import GlobusIdentity, IdentityDirectory
 from accounts.globus_links import LinkRefused, link_identity, record_refusal
 from accounts.globus_mapping import batched, link_refusal, unchanged
 from accounts.models import GlobusIdentityLink, Profile
@@ -293,9 +293,7 @@ def _identities(
                 row.identity_id, row.username, row.identity_provider, row.identity_status
             )
         return found
-    ids = [row.identity_id for row, _ in candidates]
-    for batch in batched(ids, MAX_IDENTITIES_PER_CALL):
-        found.update((identity.id, identity) for identity in directory.by_ids(batch))
+    found.update(directory.current_by_ids([row.identity_id for row, _ in candidates]))
     for row, _ in candidates:
         if row.identity_id not in found:
             report.rejected.append(Rejected(row.line, "identity_not_found", "Globus does not know this id"))

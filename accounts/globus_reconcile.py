@@ -77,7 +77,7 @@ def reconcile(directory: IdentityDirectory) -> Reconciliation:
     for profile in profiles:
         if profile.subject_id not in effective:
             report.findings.append(_finding("unlinked", profile))
-    current = _by_ids([str(link.identity_id) for link in links], directory)
+    current = directory.current_by_ids([str(link.identity_id) for link in links])
     for link in links:
         _check_link(link, profile_of.get(link.subject_id), current.get(str(link.identity_id)), report)
     _reused(
@@ -157,13 +157,6 @@ def _reused(
                     detail=f"{holder.username} is now identity {holder.id}",
                 )
             )
-
-
-def _by_ids(ids: list[str], directory: IdentityDirectory) -> dict[str, GlobusIdentity]:
-    found: dict[str, GlobusIdentity] = {}
-    for batch in batched(ids, MAX_IDENTITIES_PER_CALL):
-        found.update((identity.id, identity) for identity in directory.by_ids(batch))
-    return found
 
 
 def _finding(category: str, profile: Profile, *, identity_id: str = "", detail: str = "") -> Finding:

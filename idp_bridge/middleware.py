@@ -140,7 +140,7 @@ def content_security_policy() -> str:
     consent and logout forms end at relying parties' registered URIs.
     """
     images = ["'self'", "data:"]
-    logo = urlsplit(str(getattr(settings, "BRIDGE_LOGO_URL", "") or ""))
+    logo = urlsplit(settings.BRIDGE_LOGO_URL)
     if logo.scheme == "https" and logo.netloc:
         images.append(f"https://{logo.netloc}")  # a logo on the campus web server (docs/branding.md)
     return "; ".join(
