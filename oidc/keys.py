@@ -35,13 +35,16 @@ RSA_BITS = 2048
 SIGNING_ALGORITHM = "RS256"
 # The longest a relying party can go on using a JWKS fetched before a change (a pre-published key
 # must be visible at least this long before it signs anything). It is the sum of the bridge's own
-# key cache and the max-age the JWKS is served with, so the two never add up to more.
+# key cache, the front response cache (idp_bridge.fastpath) and the max-age the JWKS is served
+# with, so together they never add up to more.
 JWKS_MAX_AGE_SECONDS = 600
 # How long a worker trusts what it read of the key table (signing key, JWKS, verification keys).
 # A rotation made by a management command in another process reaches every worker within this
 # time; in the process that makes it, at once.
 KEY_CACHE_SECONDS = 30
-JWKS_HTTP_MAX_AGE_SECONDS = JWKS_MAX_AGE_SECONDS - KEY_CACHE_SECONDS
+# How long a worker answers GET discovery and JWKS with a copy of its own answer (fastpath).
+METADATA_RESPONSE_CACHE_SECONDS = 5
+JWKS_HTTP_MAX_AGE_SECONDS = JWKS_MAX_AGE_SECONDS - KEY_CACHE_SECONDS - METADATA_RESPONSE_CACHE_SECONDS
 
 
 class KeyRotationError(BridgeError):
