@@ -191,3 +191,19 @@ def test_with_env_loads_the_systemd_environment_file_for_cron(tmp_path):
         [str(ROOT / "bin" / "with-env"), str(env_file), "true"], capture_output=True, timeout=10
     )
     assert refused.returncode != 0
+
+
+def test_gunicorn_builds_no_access_log_line_of_its_own(caplog):
+    """With logconfig_dict set, stock gunicorn builds every access line and then drops it; the
+    bridge's logger class skips it (the bridge writes its own access log)."""
+    from gunicorn.config import Config
+
+    from idp_bridge import gunicorn_conf
+
+    config = Config()
+    config.set("logconfig_dict", gunicorn_conf.logconfig_dict)
+    logger = gunicorn_conf.logger_class(config)
+    assert logger.access_log_enabled is False
+    with caplog.at_level("DEBUG", logger="gunicorn.access"):
+        logger.access(None, None, {}, None)  # would raise building atoms from these, were it to try
+    assert not caplog.records
