@@ -30,7 +30,7 @@ from idp_bridge.settings import *  # noqa: E402,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", "oidc.hashers.ClientSecretHasher"]
 
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":  # noqa: F405
+if DATABASES["default"]["ENGINE"] in ("django.db.backends.postgresql", "idp_bridge.postgresql"):  # noqa: F405
     # One test database per run: concurrent runs on one server (two terminals, CI and a developer)
     # must not drop each other's database.
     DATABASES["default"]["TEST"] = {"NAME": f"test_idp_bridge_{os.getpid()}"}  # noqa: F405

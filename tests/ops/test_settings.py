@@ -57,10 +57,22 @@ def test_postgresql_gets_a_connection_pool_sized_by_the_environment(tmp_path):
         BRIDGE_DB_POOL_SIZE="5",
     )
     db = loaded["db"]
-    assert db["ENGINE"] == "django.db.backends.postgresql"
+    assert db["ENGINE"] == "idp_bridge.postgresql"  # Django's, with the idle-aware pool check
+    assert db["CONN_HEALTH_CHECKS"] is False  # the backend checks, only after idleness
     assert db["OPTIONS"]["pool"]["max_size"] == 5 and db["OPTIONS"]["connect_timeout"] == 5
+    assert db["OPTIONS"]["server_side_binding"] is True and db["OPTIONS"]["prepare_threshold"] == 5
     assert db["CONN_MAX_AGE"] == 0  # the pool holds connections, Django must not
     assert loaded["debug"] is False
+
+
+def test_prepared_statements_can_be_turned_off_for_a_pgbouncer(tmp_path):
+    db = production_settings(
+        tmp_path,
+        DATABASE_URL="postgresql://bridge@db.example.edu/idp_bridge",
+        BRIDGE_DB_PREPARED_STATEMENTS="false",
+    )["db"]
+    assert "server_side_binding" not in db["OPTIONS"] and "prepare_threshold" not in db["OPTIONS"]
+    assert db["OPTIONS"]["pool"]["max_size"] == 8
 
 
 def test_pooling_can_be_turned_off(tmp_path):
@@ -68,6 +80,8 @@ def test_pooling_can_be_turned_off(tmp_path):
         tmp_path, DATABASE_URL="postgresql://bridge@db.example.edu/idp_bridge", BRIDGE_DB_POOL_SIZE="0"
     )["db"]
     assert "pool" not in db["OPTIONS"] and db["CONN_MAX_AGE"] == 60
+    # Without a pool, Django's own backend and its health check of persistent connections.
+    assert db["ENGINE"] == "django.db.backends.postgresql" and db["CONN_HEALTH_CHECKS"] is True
 
 
 def test_sessions_and_cache_are_shared_through_the_bridge_database(tmp_path):
