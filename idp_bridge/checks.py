@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -64,6 +65,27 @@ def environment_check(app_configs: object, **kwargs: object) -> list[checks.Chec
             )
         )
     return found
+
+
+@checks.register()
+def pool_size_check(app_configs: object, **kwargs: object) -> list[checks.CheckMessage]:
+    """Every gunicorn thread needs a pooled connection: a login holds one while it waits on a slow
+    legacy database (docs/security.md), so a worker with more threads than connections queues."""
+    pool = settings.DATABASES["default"].get("OPTIONS", {}).get("pool")
+    threads = os.environ.get("GUNICORN_THREADS", "").strip() or "4"  # gunicorn_conf's default
+    if not isinstance(pool, dict) or not threads.isdigit():
+        return []  # no pool (SQLite, or pooling off), or a bad value gunicorn itself refuses
+    size = int(pool["max_size"])
+    if int(threads) <= size:
+        return []
+    return [
+        checks.Warning(
+            f"GUNICORN_THREADS={threads} is more than BRIDGE_DB_POOL_SIZE={size}: a worker's threads "
+            "would queue for a database connection while logins wait on the legacy database.",
+            hint=f"Set BRIDGE_DB_POOL_SIZE to at least {threads}, or GUNICORN_THREADS to at most {size}.",
+            id="idp_bridge.W001",
+        )
+    ]
 
 
 @checks.register()

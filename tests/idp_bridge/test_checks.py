@@ -122,3 +122,23 @@ def test_a_site_salt_no_scheme_uses_is_named_not_silently_ignored(demo_portal, t
     result = manage_check(demo_portal, LEGACY_MAPPING=str(mapping), DEVISE_PEPPER="pepper-value")
     assert result.returncode != 0 and "accounts.E004" in result.stderr and "bcrypt" in result.stderr
     assert "pepper-value" not in result.stderr
+
+
+@pytest.mark.parametrize(("threads", "warned"), [("12", True), ("8", False), ("4", False)])
+def test_more_gunicorn_threads_than_pooled_connections_is_named(demo_portal, threads, warned):
+    result = manage_check(
+        demo_portal,
+        DATABASE_URL="postgresql://bridge@db.example.edu/idp_bridge",  # not contacted by `check`
+        BRIDGE_DB_POOL_SIZE="8",
+        GUNICORN_THREADS=threads,
+    )
+    assert result.returncode == 0, result.stderr  # a warning: the bridge still starts
+    named = "idp_bridge.W001" in result.stderr and f"GUNICORN_THREADS={threads}" in result.stderr
+    assert named is warned, result.stderr
+    if warned:
+        assert "BRIDGE_DB_POOL_SIZE to at least 12" in result.stderr
+
+
+def test_no_pool_means_no_pool_warning(demo_portal):
+    result = manage_check(demo_portal, GUNICORN_THREADS="32")  # SQLite: no pool
+    assert "idp_bridge.W001" not in result.stderr
