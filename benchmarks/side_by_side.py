@@ -48,6 +48,8 @@ ENDPOINTS = ("discovery", "jwks", "userinfo", "introspection", "token")
 TOKEN_PATH = ("userinfo", "introspection", "token")
 PEER_ORDER = ("bridge", "dot", "node")
 ACCESS_POOL = 8
+# Headers the server or each request supplies: the static ceiling must not repeat them.
+PER_REQUEST_HEADERS = frozenset({"date", "server", "x-request-id", "connection", "keep-alive"})
 
 
 def percentile(samples: list[float], p: float) -> float:
@@ -283,6 +285,9 @@ def measure_target(
     target.start()
     with urllib.request.urlopen(target.base_url + target.discovery) as response:
         target.discovery_body = response.read()
+        target.discovery_headers = [
+            (name, value) for name, value in response.getheaders() if name.lower() not in PER_REQUEST_HEADERS
+        ]
     try:
         # Warm-up (not recorded): every worker thread imports, connects and caches what it will.
         run_wrk(target.base_url, "get", target.discovery, 16, 1 if args.quick else 2, target.pids())
@@ -604,7 +609,7 @@ def main() -> int:
     try:
         log(f"hash ceiling: {os.cpu_count()} processes")
         report["ceilings"]["hash"] = hash_ceiling(legacy_hash, 1.0 if args.quick else 5.0)  # type: ignore[index]
-        discovery_body = b""
+        discovery_body, discovery_headers = b"", []
         for name in PEER_ORDER:
             if name not in peers:
                 continue
@@ -621,11 +626,13 @@ def main() -> int:
             data = measure_target(target, args, concurrencies)
             report["targets"][name] = data | {"notes": target.notes, "hash_scheme": target.hash_scheme}  # type: ignore[index]
             if name == "bridge":
-                discovery_body = target.discovery_body
+                discovery_body, discovery_headers = target.discovery_body, target.discovery_headers
                 target.cleanup()
                 if args.scale_users:
                     report["scale"] = scale_run(args, server, legacy_hash, extra_env, workdir, data, made)
-        static = targets.static_ceiling(workdir / "static", server, discovery_body or b'{"issuer":"x"}' * 100)
+        static = targets.static_ceiling(
+            workdir / "static", server, discovery_body or b'{"issuer":"x"}' * 100, discovery_headers
+        )
         made.append(static)
         report["targets"]["static"] = measure_target(static, args, concurrencies)  # type: ignore[index]
     finally:

@@ -117,6 +117,8 @@ class Target:
     port: int = field(default_factory=free_port)
     service: Service | None = None
     discovery_body: bytes = b""
+    # the headers of its discovery answer, less the per-request ones (Date, Server, request id)
+    discovery_headers: list[tuple[str, str]] = field(default_factory=list)
     databases: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -389,11 +391,16 @@ def node_peer(workdir: Path, cache_root: Path, users: int, bcrypt_hash: str) -> 
 
 
 # --- the static ceiling ----------------------------------------------------------------------------
-def static_ceiling(workdir: Path, server: ServerConfig, body: bytes) -> Target:
-    """The cheapest response the same server stack can give: gunicorn and a bare WSGI callable."""
+def static_ceiling(
+    workdir: Path, server: ServerConfig, body: bytes, headers: list[tuple[str, str]] | None = None
+) -> Target:
+    """The cheapest response the same server stack can give: gunicorn and a bare WSGI callable
+    answering with the bridge's discovery document, its body and its headers."""
     workdir.mkdir(parents=True, exist_ok=True)
     body_file = workdir / "body.json"
     body_file.write_bytes(body)
+    headers_file = workdir / "headers.json"
+    headers_file.write_text(json.dumps(headers or []))
     target = Target(
         name="static",
         label="static ceiling",
@@ -407,7 +414,11 @@ def static_ceiling(workdir: Path, server: ServerConfig, body: bytes) -> Target:
         login_field="",
         hash_scheme="",
     )
-    env = clean_env(STATIC_BODY_FILE=str(body_file), PYTHONPATH=str(ROOT / "benchmarks"))
+    env = clean_env(
+        STATIC_BODY_FILE=str(body_file),
+        STATIC_HEADERS_FILE=str(headers_file),
+        PYTHONPATH=str(ROOT / "benchmarks"),
+    )
     target.service = Service(
         "static",
         server.args("sbs.static_app:application", target.port),

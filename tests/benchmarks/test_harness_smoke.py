@@ -77,3 +77,86 @@ def test_quick_run_against_the_bridge_prints_a_table_and_saves_json(tmp_path):
         assert cell["requests"] > 0 and cell["errors"] == 0, (key, cell)
     assert report["targets"]["static"]["results"]["discovery@16"]["rps"] > 0
     assert report["ceilings"]["hash"]["per_second"] > 0
+
+
+def _bench_env() -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("BRIDGE_", "LEGACY_", "DJANGO_", "DATABASE_"))
+    }
+    env["BENCH_POSTGRES_URL"] = postgres_url()
+    return env
+
+
+@pytest.mark.skipif(
+    os.environ.get("TEST_DATABASE") == "postgres",
+    reason="runs in the SQLite pass (the same test; once is enough)",
+)
+def test_request_cost_walks_a_login_and_the_token_path_and_prints_cpu_per_step(tmp_path):
+    if not available():
+        pytest.skip("PostgreSQL is not reachable")
+    out = tmp_path / "cost.json"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "benchmarks/request_cost.py",
+            "--rounds",
+            "2",
+            "--peers",
+            "bridge",
+            "--json",
+            str(out),
+        ],
+        cwd=ROOT,
+        env=_bench_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "a login costs" in result.stdout
+    steps = json.loads(out.read_text())["peers"]["bridge"]
+    assert set(steps) == {
+        "authorize",
+        "login form",
+        "login POST",
+        "authorize again",
+        "code exchange",
+        "userinfo",
+        "introspection",
+        "refresh",
+        "discovery",
+        "jwks",
+    }
+    assert all(step["server_ms"] > 0 for step in steps.values())
+
+
+@pytest.mark.skipif(
+    os.environ.get("TEST_DATABASE") == "postgres",
+    reason="runs in the SQLite pass (the same test; once is enough)",
+)
+def test_durable_floor_measures_rotations_with_and_without_the_signature(tmp_path):
+    if not available():
+        pytest.skip("PostgreSQL is not reachable")
+    out = tmp_path / "floor.json"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "benchmarks/durable_floor.py",
+            "--seconds",
+            "0.5",
+            "--concurrency",
+            "4",
+            "--json",
+            str(out),
+        ],
+        cwd=ROOT,
+        env=_bench_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    report = json.loads(out.read_text())
+    assert report["transactions_per_second"] > 0 and report["transactions_with_rs256_per_second"] > 0
