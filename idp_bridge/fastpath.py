@@ -1,4 +1,4 @@
-"""The discovery document and the JWKS answered from a per-process copy of Django's own response.
+"""The discovery document and the JWKS answered from a per-process copy of Django's own answer.
 
 Relying parties fetch these two public documents all day. Django's request cycle and the
 middleware cost about four times what serving the bytes costs (docs/performance.md), so a GET
@@ -8,13 +8,19 @@ here that Django did not decide:
 
 - An entry is made only from Django's answer, so a Host header Django refuses (400), a plain
   http request it redirects to https, a HEAD or a query string never reach the copy.
-- Everything Django's answer could depend on is part of the key: the path, the Host and
-  forwarding headers, the scheme, ``If-None-Match`` and the headers the response names in
-  ``Vary``; an answer that varies on anything else, sets a cookie or is not ``Cache-Control:
-  public`` is not kept.
+- The key holds what Django's answer to a GET without a query string depends on, as Django reads
+  it under these settings: the path, the Host header, the server's name and port, whether the
+  request counts as https, and whether ``If-None-Match`` names the document's current ETag (the
+  views answer 304 exactly then). Raw header values an attacker could vary at will are not in
+  it, so the copies stay few.
+- A request that carries a cookie or ``Accept-Language`` goes to Django: LocaleMiddleware reads
+  both (the language cookie without saying so in ``Vary``). Relying parties send neither.
+- Only a 200 or 304 that is ``Cache-Control: public``, sets no cookie and varies on nothing but
+  ``Accept-Language`` is kept.
 - An entry lives ``METADATA_RESPONSE_CACHE_SECONDS``; that time is part of the JWKS freshness
   budget (``oidc.keys.JWKS_MAX_AGE_SECONDS``), so a key rotation still reaches relying parties
-  within the bound the rotation commands wait for.
+  within the bound the rotation commands wait for. At most ``MAX_ENTRIES`` per process; a new one
+  replaces the oldest.
 - Each copied answer gets its own request id (the caller's, when sane, as the middleware does)
   and is counted in the same metrics as any response. Its access-log line is written at DEBUG:
   at INFO the log would spend more than the answer itself on documents that carry nothing
@@ -27,36 +33,28 @@ import itertools
 import logging
 import os
 import secrets
+import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
+from django.conf import settings
 from django.urls import resolve, reverse
 
+from idp_bridge.logs import request_id
 from idp_bridge.metrics import HTTP_REQUEST_SECONDS, HTTP_RESPONSES
 from idp_bridge.middleware import REQUEST_ID_HEADER, SANE_REQUEST_ID, access_log
 from oidc.keys import METADATA_RESPONSE_CACHE_SECONDS
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
-# The request values Django's answer to a GET without a query string can depend on: the host and
-# scheme (ALLOWED_HOSTS, the https redirect, forwarded headers) and the conditional request.
-KEY_ENVIRON: Final = (
-    "HTTP_HOST",
-    "SERVER_NAME",
-    "SERVER_PORT",
-    "wsgi.url_scheme",
-    "HTTP_X_FORWARDED_PROTO",
-    "HTTP_X_FORWARDED_HOST",
-    "HTTP_X_FORWARDED_PORT",
-    "HTTP_FORWARDED",
-    "HTTP_IF_NONE_MATCH",
-)
-# Headers a response may name in Vary and still be kept (their values join the key).
-VARY_KEYABLE: Final = {"accept-language": "HTTP_ACCEPT_LANGUAGE", "origin": "HTTP_ORIGIN"}
+# Requests that carry these go to Django: the language middleware reads them.
+PERSONAL_ENVIRON: Final = ("HTTP_COOKIE", "HTTP_ACCEPT_LANGUAGE")
 KEPT_STATUSES: Final = frozenset({"200 OK", "304 Not Modified"})
-# Distinct keys one process keeps (hosts x languages x revalidations); past it, Django answers.
+# Vary names a kept answer may carry: its requests had no Accept-Language, nor will the copy's.
+HARMLESS_VARY: Final = frozenset({"accept-language"})
+# Distinct keys one process keeps (paths x allowed hosts x https or not x revalidation or not).
 MAX_ENTRIES: Final = 64
 
 
@@ -89,6 +87,15 @@ class CachedResponse:
     responses_metric: Any
 
 
+@dataclass
+class SiteEntry:
+    """One document as one site asked for it: its ETag, the full answer (False) and the 304 for
+    a request naming that ETag (True)."""
+
+    etag: str
+    answers: dict[bool, CachedResponse] = field(default_factory=dict)
+
+
 class MetadataResponseCache:
     """WSGI middleware: answers GET discovery and JWKS from Django's own recent answers."""
 
@@ -99,36 +106,75 @@ class MetadataResponseCache:
             path: "/" + str(resolve(path).route)
             for path in (reverse("oidc:discovery"), reverse("oidc:oauth-metadata"), reverse("oidc:jwks"))
         }
-        # (path, KEY_ENVIRON values) -> the Vary names of the last answer; with their values -> it
-        self.vary_of: dict[tuple[object, ...], tuple[str, ...]] = {}
-        self.entries: dict[tuple[object, ...], CachedResponse] = {}
+        self.forwarded_host = settings.USE_X_FORWARDED_HOST
+        self.forwarded_port = settings.USE_X_FORWARDED_PORT
+        self.proxy_ssl_header: tuple[str, str] | None = settings.SECURE_PROXY_SSL_HEADER
+        self.sites: dict[tuple[object, ...], SiteEntry] = {}
+        self.lock = threading.Lock()  # for changes; lookups read without it
+
+    def site(self, environ: dict[str, Any], path: str) -> tuple[object, ...]:
+        """What Django's answer depends on besides If-None-Match, as Django reads it."""
+        host = environ.get("HTTP_HOST")
+        return (
+            path,
+            host.lower() if host else (environ.get("SERVER_NAME"), environ.get("SERVER_PORT")),
+            environ.get("HTTP_X_FORWARDED_HOST") if self.forwarded_host else None,
+            environ.get("HTTP_X_FORWARDED_PORT") if self.forwarded_port else None,
+            self.scheme(environ),
+        )
+
+    def scheme(self, environ: dict[str, Any]) -> str:
+        """HttpRequest.scheme: the proxy's header when configured and present, else the server's."""
+        if self.proxy_ssl_header is not None:
+            header, secure_value = self.proxy_ssl_header
+            value = environ.get(header)
+            if value is not None:
+                return "https" if value.split(",", 1)[0].strip() == secure_value else "http"
+        return str(environ.get("wsgi.url_scheme", "http"))
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
-        if path not in self.routes or environ.get("REQUEST_METHOD") != "GET" or environ.get("QUERY_STRING"):
+        if (
+            path not in self.routes
+            or environ.get("REQUEST_METHOD") != "GET"
+            or environ.get("QUERY_STRING")
+            or any(name in environ for name in PERSONAL_ENVIRON)
+        ):
             return self.app(environ, start_response)
         started = time.perf_counter()
-        base = (path, *map(environ.get, KEY_ENVIRON))
-        vary = self.vary_of.get(base)
-        key = (*base, *map(environ.get, vary)) if vary else base
-        entry = self.entries.get(key)
-        if entry is None or entry.expires < time.monotonic():
-            return self._from_django(environ, start_response, base, path)
+        site = self.site(environ, path)
+        entry = self.sites.get(site)
+        inm = environ.get("HTTP_IF_NONE_MATCH")
+        answer = None if entry is None else entry.answers.get(inm is not None and inm == entry.etag)
+        if answer is None or answer.expires < time.monotonic():
+            return self._from_django(environ, start_response, site, path)
         incoming = environ.get("HTTP_X_REQUEST_ID")
         rid = incoming if incoming and SANE_REQUEST_ID.match(incoming) else new_request_id()
-        start_response(entry.status, [*entry.headers, (REQUEST_ID_HEADER, rid)])
+        start_response(answer.status, [*answer.headers, (REQUEST_ID_HEADER, rid)])
         seconds = time.perf_counter() - started
-        entry.seconds_metric.observe(seconds)
-        entry.responses_metric.inc()
+        answer.seconds_metric.observe(seconds)
+        answer.responses_metric.inc()
         if access_log.isEnabledFor(logging.DEBUG):
+            self._log(environ, path, answer.status, seconds, rid)
+        return [answer.body]
+
+    @staticmethod
+    def _log(environ: dict[str, Any], path: str, status: str, seconds: float, rid: str) -> None:
+        token = request_id.set(rid)
+        try:
+            duration_ms = round(seconds * 1000, 1)
             access_log.debug(
-                "GET %s %s %sms (cached)", path, entry.status[:3], round(seconds * 1000, 1),
-                extra={"method": "GET", "path": path, "status": int(entry.status[:3]), "cached": True},
+                "GET %s %s %sms (copy)", path, status[:3], duration_ms,
+                extra={
+                    "method": "GET", "path": path, "status": int(status[:3]), "duration_ms": duration_ms,
+                    "remote_addr": environ.get("REMOTE_ADDR", ""), "copy": True,
+                },
             )  # fmt: skip
-        return [entry.body]
+        finally:
+            request_id.reset(token)
 
     def _from_django(
-        self, environ: dict[str, Any], start_response: Callable[..., Any], base: tuple[object, ...], path: str
+        self, environ: dict[str, Any], start_response: Callable[..., Any], site: tuple[object, ...], path: str
     ) -> Iterable[bytes]:
         answer: dict[str, Any] = {}
 
@@ -143,13 +189,13 @@ class MetadataResponseCache:
             close = getattr(result, "close", None)
             if close is not None:
                 close()
-        self._keep(environ, base, path, answer.get("status", ""), answer.get("headers", []), body)
+        self._keep(environ, site, path, answer.get("status", ""), answer.get("headers", []), body)
         return [body]
 
     def _keep(
         self,
         environ: dict[str, Any],
-        base: tuple[object, ...],
+        site: tuple[object, ...],
         path: str,
         status: str,
         headers: list[tuple[str, str]],
@@ -157,41 +203,36 @@ class MetadataResponseCache:
     ) -> None:
         if status not in KEPT_STATUSES:
             return
-        names = {name.lower() for name, _ in headers}
-        cache_control = ",".join(v for n, v in headers if n.lower() == "cache-control").lower()
-        if "set-cookie" in names or "public" not in cache_control:
+        values: dict[str, list[str]] = {}
+        for name, value in headers:
+            values.setdefault(name.lower(), []).append(value)
+        etag = ",".join(values.get("etag", []))
+        varies = {
+            v.strip().lower() for value in values.get("vary", []) for v in value.split(",") if v.strip()
+        }
+        if (
+            not etag
+            or "set-cookie" in values
+            or "public" not in ",".join(values.get("cache-control", [])).lower()
+            or not varies <= HARMLESS_VARY
+        ):
             return
-        varies = [
-            v.strip().lower()
-            for n, value in headers
-            if n.lower() == "vary"
-            for v in value.split(",")
-            if v.strip()
-        ]
-        if any(v not in VARY_KEYABLE for v in varies):
-            return
-        vary = tuple(sorted({VARY_KEYABLE[v] for v in varies}))
-        key = (*base, *map(environ.get, vary)) if vary else base
-        now = time.monotonic()
-        if len(self.entries) >= MAX_ENTRIES and key not in self.entries:
-            self._forget_expired(now)
-            if len(self.entries) >= MAX_ENTRIES:
-                return
-        self.vary_of[base] = vary
-        self.entries[key] = CachedResponse(
+        # The views answer 304 exactly when If-None-Match is the ETag, the whole document otherwise.
+        inm = environ.get("HTTP_IF_NONE_MATCH")
+        copy = CachedResponse(
             status=status,
             headers=[(n, v) for n, v in headers if n.lower() != REQUEST_ID_HEADER.lower()],
             body=body,
-            expires=now + METADATA_RESPONSE_CACHE_SECONDS,
+            expires=time.monotonic() + METADATA_RESPONSE_CACHE_SECONDS,
             seconds_metric=HTTP_REQUEST_SECONDS.labels(self.routes[path]),
             responses_metric=HTTP_RESPONSES.labels(self.routes[path], status[:3]),
         )
-
-    def _forget_expired(self, now: float) -> None:
-        for key, entry in list(self.entries.items()):
-            if entry.expires < now:
-                self.entries.pop(key, None)
-        live_bases = {key[: 1 + len(KEY_ENVIRON)] for key in self.entries}
-        for base in list(self.vary_of):
-            if base not in live_bases:
-                self.vary_of.pop(base, None)
+        with self.lock:
+            entry = self.sites.get(site)
+            if entry is None or entry.etag != etag:
+                entry = SiteEntry(etag)  # a new document: the other answer is no longer right
+            entry.answers[inm is not None and inm == etag] = copy
+            self.sites.pop(site, None)  # re-inserted last: the newest
+            while len(self.sites) >= MAX_ENTRIES:
+                del self.sites[next(iter(self.sites))]  # the oldest
+            self.sites[site] = entry

@@ -75,13 +75,15 @@ BRIDGE_DB_POOL_TIMEOUT = env.number("BRIDGE_DB_POOL_TIMEOUT", 10, minimum=0.1)
 BRIDGE_DB_CONNECT_TIMEOUT = int(env.number("BRIDGE_DB_CONNECT_TIMEOUT", 5, minimum=1))
 # Server-side parameters and prepared statements: PostgreSQL plans the token path's few queries
 # once per connection instead of on every request (its CPU per userinfo answer falls by half).
-# Off for a PgBouncer in transaction mode older than 1.21, which cannot keep prepared statements.
+# Off for a PgBouncer in transaction mode that cannot keep them: older than 1.21, or with
+# max_prepared_statements = 0 (its default before 1.24).
 BRIDGE_DB_PREPARED_STATEMENTS = env.boolean("BRIDGE_DB_PREPARED_STATEMENTS", True)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     _pg_options: dict[str, object] = {"connect_timeout": BRIDGE_DB_CONNECT_TIMEOUT}
     if BRIDGE_DB_PREPARED_STATEMENTS:
         _pg_options["server_side_binding"] = True
-        _pg_options["prepare_threshold"] = 5  # psycopg's default, which Django turns off unless given
+        _pg_options["prepare_threshold"] = 5  # psycopg's default (prepared on the 6th run), which
+        # Django turns off unless given
     if BRIDGE_DB_POOL_SIZE > 0:
         _pg_options["pool"] = {
             "min_size": 1,

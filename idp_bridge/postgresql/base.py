@@ -2,13 +2,13 @@
 
 Django checks every connection it takes from the pool (``CONN_HEALTH_CHECKS``) with an empty query:
 one more round trip on every request, about a tenth of a userinfo or introspection answer on a
-busy server (docs/performance.md). What the check catches is a connection that broke while it
-sat in the pool: the database restarted, an administrator ended the session, a firewall dropped
-an idle connection. A connection handed back less than ``POOL_CHECK_IDLE_SECONDS`` ago was
-working then, and none of those happens between one request and the next without taking longer
-than that (a restart stops and starts the server; the others wait for idleness), so such a
-connection is used as it is and every other one is checked as Django would. A connection that
-fails its check goes back to the pool, which discards a broken one, and the next is taken.
+busy server (docs/performance.md). What the check catches is a connection whose server session
+ended while it sat in the pool. Here a connection handed back less than
+``POOL_CHECK_IDLE_SECONDS`` ago is used as it is, and every other one is checked as Django would.
+The price, stated in docs/performance.md: sessions that end within that second of their last use
+(``pg_terminate_backend``, a server crash and restart, a failover) each fail the one request that
+takes them, answered with the outage page (503); the pool then drops the broken connection. A
+connection that fails its check goes back to the pool, which discards it, and the next is taken.
 """
 
 from __future__ import annotations
@@ -38,18 +38,24 @@ class DatabaseWrapper(base.DatabaseWrapper):  # type: ignore[misc]
         pool = self.pool
         if pool is None:
             return super().get_new_connection(conn_params)
-        # Each failed check discards a broken connection: at most the pool's size of them.
-        for _ in range(pool.max_size):
+        # Each failed check discards one broken connection, so after the pool's size of them the
+        # next is one the pool has just opened; it is checked too, and its failure is the answer.
+        for attempt in range(pool.max_size + 1):
             connection = super().get_new_connection(conn_params)
             if _idle_seconds(connection) < POOL_CHECK_IDLE_SECONDS:
                 return connection
             try:
                 pool.check_connection(connection)
             except psycopg.Error:
-                connection._pool.putconn(connection)  # the pool drops it and opens another
+                connection._pool.putconn(connection)  # the pool drops a broken one
+                if attempt == pool.max_size:
+                    raise
                 continue
+            except BaseException:
+                connection._pool.putconn(connection)
+                raise
             return connection
-        return super().get_new_connection(conn_params)
+        raise AssertionError("unreachable")
 
     def _close(self) -> None:
         if self.pool and self.connection is not None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import io
+import logging
 import re
 import sys
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -12,11 +14,12 @@ from typing import Any
 import pytest
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.signals import request_finished, request_started
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 from prometheus_client import REGISTRY
 
 from idp_bridge import fastpath, wsgi
 from idp_bridge.fastpath import MAX_ENTRIES, MetadataResponseCache
+from idp_bridge.logs import RequestIdFilter
 from oidc import keys
 
 pytestmark = pytest.mark.django_db
@@ -149,7 +152,7 @@ def test_a_host_django_refuses_is_refused_every_time_and_never_copied(front, dja
         assert answer.status.startswith("400")
     assert django_app.calls == 3
     assert call(front, DISCOVERY).status == "200 OK"  # the allowed host still gets its own copy
-    assert all(key[1] == HOST for key in front.entries)
+    assert [site[1] for site in front.sites] == [HOST]
 
 
 @pytest.mark.parametrize(
@@ -160,13 +163,13 @@ def test_a_host_django_refuses_is_refused_every_time_and_never_copied(front, dja
 def test_anything_but_a_plain_get_goes_to_django(front, django_app, kwargs):
     for _ in range(3):
         call(front, DISCOVERY, **kwargs)
-    assert django_app.calls == 3 and not front.entries
+    assert django_app.calls == 3 and not front.sites
 
 
 def test_other_paths_go_to_django(front, django_app):
     for _ in range(2):
         call(front, "/healthz")
-    assert django_app.calls == 2 and not front.entries
+    assert django_app.calls == 2 and not front.sites
 
 
 def test_revalidation_with_the_etag_gets_304_and_another_etag_gets_the_document(front, django_app):
@@ -178,29 +181,109 @@ def test_revalidation_with_the_etag_gets_304_and_another_etag_gets_the_document(
         assert not_modified.header("ETag") == etag
     stale = call(front, JWKS, if_none_match='"something-else"')
     assert stale.status == "200 OK" and stale.body
-    assert django_app.calls == 3  # the document, the first 304, the other ETag
+    assert stale.body == call(front, JWKS).body
+    assert django_app.calls == 2  # the document and the first 304; any other ETag gets the document
 
 
-def test_answers_that_vary_by_language_are_kept_per_language(front, django_app):
-    english = call(front, DISCOVERY, accept_language="en")
-    french = call(front, DISCOVERY, accept_language="fr")
-    assert "accept-language" in (english.header("Vary") or "").lower()
-    assert call(front, DISCOVERY, accept_language="fr").header("Content-Language") == french.header(
-        "Content-Language"
+@pytest.mark.parametrize(
+    "headers",
+    [{"accept_language": "fr"}, {"cookie": "django_language=fr"}, {"cookie": "sessionid=x"}],
+    ids=["accept-language", "language-cookie", "session-cookie"],
+)
+def test_requests_the_language_middleware_reads_go_to_django(front, django_app, headers):
+    call(front, DISCOVERY)  # a copy exists for requests without them
+    answers = [call(front, DISCOVERY, **headers) for _ in range(3)]
+    assert django_app.calls == 4
+    if "accept_language" in headers or "django_language" in headers.get("cookie", ""):
+        assert all(a.header("Content-Language") == "fr" for a in answers)
+    assert call(front, DISCOVERY).header("Content-Language") == "en"  # the copy, untouched
+    assert django_app.calls == 4
+
+
+def test_values_django_ignores_make_no_new_copies(front, django_app):
+    """Raw header values an attacker can vary at will are not part of the key."""
+    first = call(front, JWKS)
+    junk = (
+        [
+            {"x_forwarded_proto": f"https{i}"}  # no proxy configured: Django ignores it
+            for i in range(10)
+        ]
+        + [{"x_forwarded_host": f"h{i}.example"} for i in range(10)]
+        + [{"if_none_match": f'"junk-{i}"'} for i in range(10)]
     )
-    assert call(front, DISCOVERY, accept_language="en").header("Content-Language") == english.header(
-        "Content-Language"
-    )
-    assert django_app.calls == 2
+    for headers in junk:
+        answer = call(front, JWKS, **headers)
+        assert (answer.status, answer.body) == (first.status, first.body)
+    assert django_app.calls == 1 and len(front.sites) == 1
 
 
-def test_the_copies_are_bounded_and_the_rest_is_answered_by_django(front, django_app):
-    languages = [f"x-lang{i}" for i in range(MAX_ENTRIES + 20)]
-    answers = [call(front, DISCOVERY, accept_language=language) for language in languages]
-    assert all(a.status == "200 OK" for a in answers)
-    assert len(front.entries) == MAX_ENTRIES
-    call(front, DISCOVERY, accept_language=languages[-1])  # not kept: Django again
-    assert django_app.calls == len(languages) + 1
+def test_the_host_is_matched_as_django_matches_it_without_regard_to_case(front, django_app):
+    call(front, JWKS, host="TestServer")
+    call(front, JWKS, host="testserver")
+    assert django_app.calls == 1
+
+
+def test_the_copies_are_bounded_and_the_newest_replace_the_oldest(front, django_app, settings):
+    settings.ALLOWED_HOSTS = [".example.edu"]
+    hosts = [f"h{i}.example.edu" for i in range(MAX_ENTRIES + 10)]
+    for host in hosts:
+        assert call(front, DISCOVERY, host=host).status == "200 OK"
+    assert len(front.sites) == MAX_ENTRIES
+    calls = django_app.calls
+    call(front, DISCOVERY, host=hosts[-1])  # among the newest: the copy
+    assert django_app.calls == calls
+    call(front, DISCOVERY, host=hosts[0])  # the oldest was replaced: Django again
+    assert django_app.calls == calls + 1
+
+
+def test_threads_filling_and_reading_the_copies_at_once_all_get_their_answer(front, settings):
+    settings.ALLOWED_HOSTS = [".example.edu"]
+    hosts = [f"h{i}.example.edu" for i in range(3 * MAX_ENTRIES)]
+    failures: list[BaseException] = []
+
+    def client(seed: int) -> None:
+        try:
+            for i in range(150):
+                answer = call(front, JWKS, host=hosts[(seed * 37 + i * 11) % len(hosts)])
+                assert answer.status == "200 OK" and answer.body
+        except BaseException as exc:
+            failures.append(exc)
+        finally:
+            connections.close_all()  # this thread's own, should it have opened one
+
+    call(front, JWKS)  # the key snapshot is loaded here, in the test's transaction
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == [] and len(front.sites) <= MAX_ENTRIES
+
+
+def test_the_access_line_of_a_copy_carries_its_request_id(front):
+    class Lines(logging.Handler):
+        def __init__(self) -> None:
+            super().__init__(logging.DEBUG)
+            self.addFilter(RequestIdFilter())  # as the bridge's handlers do
+            self.records: list[logging.LogRecord] = []
+
+        def emit(self, record: logging.LogRecord) -> None:
+            self.records.append(record)
+
+    call(front, JWKS)
+    lines, logger = Lines(), logging.getLogger("idp_bridge.access")
+    level = logger.level
+    logger.addHandler(lines)
+    logger.setLevel(logging.DEBUG)
+    try:
+        answer = call(front, JWKS, x_request_id="rp-trace-42")
+    finally:
+        logger.removeHandler(lines)
+        logger.setLevel(level)
+    assert answer.header("X-Request-ID") == "rp-trace-42"
+    assert len(lines.records) == 1 and lines.records[0].levelname == "DEBUG"
+    record = lines.records[0]
+    assert record.request_id == "rp-trace-42" and record.status == 200 and record.remote_addr == "127.0.0.1"  # type: ignore[attr-defined]
 
 
 def test_a_copy_lives_a_few_seconds_then_django_answers_again(front, django_app, clock):
@@ -245,25 +328,40 @@ def _stand_in(headers: list[tuple[str, str]], status: str = "200 OK") -> Countin
     return CountingApp(app)
 
 
+PUBLIC = [("Cache-Control", "public, max-age=60"), ("ETag", '"e"')]
+
+
 @pytest.mark.parametrize(
     ("headers", "status"),
     [
-        ([("Cache-Control", "public, max-age=60"), ("Set-Cookie", "sessionid=abc")], "200 OK"),
-        ([("Cache-Control", "public, max-age=60"), ("Vary", "Cookie")], "200 OK"),
-        ([("Cache-Control", "private, max-age=60")], "200 OK"),
-        ([("Cache-Control", "no-store")], "200 OK"),
-        ([], "200 OK"),
-        ([("Cache-Control", "public, max-age=60")], "503 Service Unavailable"),
-        ([("Cache-Control", "public, max-age=60")], "301 Moved Permanently"),
+        ([*PUBLIC, ("Set-Cookie", "sessionid=abc")], "200 OK"),
+        ([*PUBLIC, ("Vary", "Cookie")], "200 OK"),
+        ([*PUBLIC, ("Vary", "Accept-Language, Origin")], "200 OK"),
+        ([("Cache-Control", "private, max-age=60"), ("ETag", '"e"')], "200 OK"),
+        ([("Cache-Control", "no-store"), ("ETag", '"e"')], "200 OK"),
+        ([("ETag", '"e"')], "200 OK"),
+        ([("Cache-Control", "public, max-age=60")], "200 OK"),
+        (PUBLIC, "503 Service Unavailable"),
+        (PUBLIC, "301 Moved Permanently"),
     ],
-    ids=["sets-a-cookie", "varies-by-cookie", "private", "no-store", "no-cache-control", "error", "redirect"],
+    ids=[
+        "sets-a-cookie",
+        "varies-by-cookie",
+        "varies-by-origin",
+        "private",
+        "no-store",
+        "no-cache-control",
+        "no-etag",
+        "error",
+        "redirect",
+    ],
 )
 def test_answers_that_must_not_be_shared_are_never_copied(headers, status):
     app = _stand_in(headers, status)
     front = MetadataResponseCache(app)
     for _ in range(3):
         call(front, DISCOVERY)
-    assert app.calls == 3 and not front.entries
+    assert app.calls == 3 and not front.sites
 
 
 def test_django_closes_what_it_returned_when_the_answer_is_copied(front):
@@ -274,7 +372,7 @@ def test_django_closes_what_it_returned_when_the_answer_is_copied(front):
             closed.append(True)
 
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        start_response("200 OK", [("Cache-Control", "public, max-age=60")])
+        start_response("200 OK", PUBLIC)
         return Closing([b"{", b"}"])
 
     answer = call(MetadataResponseCache(app), JWKS)

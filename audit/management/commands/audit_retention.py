@@ -20,7 +20,9 @@ from django.utils import timezone
 import audit
 from audit.models import AuditEvent
 
-MAX_BATCH = 100_000
+# Each id of a batch is one bind parameter (prepared statements: docs/configuration.md), and
+# PostgreSQL takes at most 65,535 per statement.
+MAX_BATCH = 50_000
 
 
 class Command(BaseCommand):
