@@ -6,9 +6,10 @@ Throughput on a shared 2-core machine mixes the server, PostgreSQL and the load 
 measures one request at a time instead. Each Python server runs as in side_by_side.py but with one
 gunicorn worker and one thread, and one client walks the flows sequentially: an interactive login
 (authorize, login form, login POST, authorize again, code exchange), then userinfo, introspection,
-a refresh, discovery and JWKS. Around every request it reads the CPU time of the worker's threads
-and of the database server's processes (``/proc/<pid>/task/*/schedstat``: nanoseconds, not ticks),
-so each step's figure is the CPU it cost the server and the database, with nothing else counted.
+a refresh, and discovery and JWKS without the browser's cookies, as a relying party asks. Around
+every request it reads the CPU time of the worker's threads and of the database server's processes
+(``/proc/<pid>/task/*/schedstat``: nanoseconds, not ticks), so each step's figure is the CPU it cost
+the server and the database, with nothing else counted.
 It prints the median per step and, for the login, the bridge's own cost beside the legacy hash
 verification (the same verifier, timed in this process). Nothing here is asserted.
 """
@@ -117,10 +118,14 @@ def one_round(target: targets.Target, meter: Meter, user: str) -> None:
         refresh = {"grant_type": "refresh_token", "refresh_token": str(tokens["refresh_token"])}
         response = meter.step("refresh", lambda: browser.request("POST", target.token, refresh, auth))
         assert response.status == 200, response.body[:300]  # type: ignore[attr-defined]
-        meter.step("discovery", lambda: browser.request("GET", target.discovery))
-        meter.step("jwks", lambda: browser.request("GET", target.jwks))
     finally:
         browser.close()
+    relying_party = Browser(target.base_url)  # no cookies: as a relying party fetches metadata
+    try:
+        meter.step("discovery", lambda: relying_party.request("GET", target.discovery))
+        meter.step("jwks", lambda: relying_party.request("GET", target.jwks))
+    finally:
+        relying_party.close()
 
 
 def hash_ms(legacy_hash: str, rounds: int = 10) -> float:
