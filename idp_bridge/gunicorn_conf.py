@@ -60,7 +60,8 @@ class BridgeLogger(Logger):  # type: ignore[misc]
 
     With ``logconfig_dict`` set, gunicorn builds every access-log line (a dict of some thirty
     atoms, the whole environ copied in) and only then drops it at the level of ``gunicorn.access``:
-    about a tenth of a cached discovery answer's cost. The bridge writes its own access log.
+    up to a fifth of the rate of copied discovery answers (docs/performance.md). The bridge writes
+    its own access log.
     """
 
     @property
