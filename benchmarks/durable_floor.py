@@ -49,25 +49,24 @@ def digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def seed(url: str, chains: int) -> list[str]:
+def seed(url: str, chains: int, first_user: int = 0) -> list[str]:
+    """``chains`` refresh tokens, each with its access token, for users from ``first_user`` on."""
     import psycopg
 
     tokens = [secrets.token_urlsafe(32) for _ in range(chains)]
-    with psycopg.connect(url, autocommit=True) as db:
-        db.execute(SCHEMA)
-        with db.cursor() as cursor:
-            for i, token in enumerate(tokens):
-                cursor.execute(
-                    "INSERT INTO access_token (token_hash, user_id, expires, scope)"
-                    " VALUES (%s, %s, now() + interval '1 hour', 'openid profile email') RETURNING id",
-                    [digest(f"a{token}"), i],
-                )
-                access_id = cursor.fetchone()[0]  # type: ignore[index]
-                cursor.execute(
-                    "INSERT INTO refresh_token (token_hash, user_id, access_token_id) VALUES (%s, %s, %s)",
-                    [digest(token), i, access_id],
-                )
-        db.execute("ANALYZE")
+    with psycopg.connect(url, autocommit=True) as db, db.cursor() as cursor:
+        for user, token in enumerate(tokens, start=first_user):
+            cursor.execute(
+                "INSERT INTO access_token (token_hash, user_id, expires, scope)"
+                " VALUES (%s, %s, now() + interval '1 hour', 'openid profile email') RETURNING id",
+                [digest(f"a{token}"), user],
+            )
+            access_id = cursor.fetchone()[0]  # type: ignore[index]
+            cursor.execute(
+                "INSERT INTO refresh_token (token_hash, user_id, access_token_id) VALUES (%s, %s, %s)",
+                [digest(token), user, access_id],
+            )
+        cursor.execute("ANALYZE")
     return tokens
 
 
@@ -152,9 +151,13 @@ def main() -> int:
     args = parser.parse_args()
     url = create_database("bench_floor")
     try:
+        import psycopg
+
+        with psycopg.connect(url, autocommit=True) as db:
+            db.execute(SCHEMA)
         tokens = seed(url, args.concurrency)
         durable = measure(url, tokens, args.processes, args.seconds, sign=False)
-        tokens = seed_more(url, args.concurrency)
+        tokens = seed(url, args.concurrency, first_user=10_000)  # fresh chains for the second run
         signed = measure(url, tokens, args.processes, args.seconds, sign=True)
     finally:
         drop_database(url)
@@ -173,19 +176,6 @@ def main() -> int:
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))
     return 0
-
-
-def seed_more(url: str, chains: int) -> list[str]:
-    """Fresh chains for the second measurement, in the same tables."""
-    import psycopg
-
-    tokens = [secrets.token_urlsafe(32) for _ in range(chains)]
-    with psycopg.connect(url, autocommit=True) as db, db.cursor() as cursor:
-        for i, token in enumerate(tokens):
-            cursor.execute(
-                "INSERT INTO refresh_token (token_hash, user_id) VALUES (%s, %s)", [digest(token), 10_000 + i]
-            )
-    return tokens
 
 
 if __name__ == "__main__":

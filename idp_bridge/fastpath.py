@@ -29,10 +29,7 @@ here that Django did not decide:
 
 from __future__ import annotations
 
-import itertools
 import logging
-import os
-import secrets
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -44,7 +41,7 @@ from django.urls import resolve, reverse
 
 from idp_bridge.logs import request_id
 from idp_bridge.metrics import HTTP_REQUEST_SECONDS, HTTP_RESPONSES
-from idp_bridge.middleware import REQUEST_ID_HEADER, SANE_REQUEST_ID, access_log
+from idp_bridge.middleware import REQUEST_ID_HEADER, access_log, log_access, request_id_for
 from oidc.keys import METADATA_RESPONSE_CACHE_SECONDS
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -56,25 +53,6 @@ KEPT_STATUSES: Final = frozenset({"200 OK", "304 Not Modified"})
 HARMLESS_VARY: Final = frozenset({"accept-language"})
 # Distinct keys one process keeps (paths x allowed hosts x https or not x revalidation or not).
 MAX_ENTRIES: Final = 64
-
-
-class _RequestIds:
-    """Ids for copied answers: a random per-process prefix and a counter, 32 hex digits like the
-    middleware's uuid4 ids (which cost a system call each). A forked child draws a new prefix."""
-
-    prefix = secrets.token_hex(8)
-    counter = itertools.count()
-
-    @classmethod
-    def reseed(cls) -> None:
-        cls.prefix, cls.counter = secrets.token_hex(8), itertools.count()
-
-
-os.register_at_fork(after_in_child=_RequestIds.reseed)
-
-
-def new_request_id() -> str:
-    return f"{_RequestIds.prefix}{next(_RequestIds.counter) & 0xFFFFFFFFFFFFFFFF:016x}"
 
 
 @dataclass(frozen=True)
@@ -148,8 +126,7 @@ class MetadataResponseCache:
         answer = None if entry is None else entry.answers.get(inm is not None and inm == entry.etag)
         if answer is None or answer.expires < time.monotonic():
             return self._from_django(environ, start_response, site, path)
-        incoming = environ.get("HTTP_X_REQUEST_ID")
-        rid = incoming if incoming and SANE_REQUEST_ID.match(incoming) else new_request_id()
+        rid = request_id_for(environ.get("HTTP_X_REQUEST_ID"))
         start_response(answer.status, [*answer.headers, (REQUEST_ID_HEADER, rid)])
         seconds = time.perf_counter() - started
         answer.seconds_metric.observe(seconds)
@@ -160,16 +137,18 @@ class MetadataResponseCache:
 
     @staticmethod
     def _log(environ: dict[str, Any], path: str, status: str, seconds: float, rid: str) -> None:
-        token = request_id.set(rid)
+        token = request_id.set(rid)  # the line carries the copy's id, as the middleware's do
         try:
-            duration_ms = round(seconds * 1000, 1)
-            access_log.debug(
-                "GET %s %s %sms (copy)", path, status[:3], duration_ms,
-                extra={
-                    "method": "GET", "path": path, "status": int(status[:3]), "duration_ms": duration_ms,
-                    "remote_addr": environ.get("REMOTE_ADDR", ""), "copy": True,
-                },
-            )  # fmt: skip
+            log_access(
+                logging.DEBUG,
+                method="GET",
+                path=path,
+                status=int(status[:3]),
+                seconds=seconds,
+                remote_addr=str(environ.get("REMOTE_ADDR", "")),
+                user_agent=str(environ.get("HTTP_USER_AGENT", "")),
+                copy=True,
+            )
         finally:
             request_id.reset(token)
 

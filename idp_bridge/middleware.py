@@ -13,10 +13,12 @@ http, and must get the probe's answer rather than a 400 or a redirect.
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import logging
+import os
 import re
+import secrets
 import time
-import uuid
 from collections.abc import Callable
 from typing import Final
 from urllib.parse import urlsplit
@@ -35,6 +37,62 @@ OPS_PATHS: Final = frozenset({"/healthz", "/readyz", "/metrics"})
 # The sign-in pages need none of these browser features; saying so stops an injected frame or
 # script from asking for them.
 PERMISSIONS_POLICY: Final = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
+
+
+class _RequestIds:
+    """New request ids: a random per-process prefix and a counter, 32 hex digits (a uuid4 costs a
+    system call per request). A forked child draws a new prefix."""
+
+    prefix = secrets.token_hex(8)
+    counter = itertools.count()
+
+    @classmethod
+    def reseed(cls) -> None:
+        cls.prefix, cls.counter = secrets.token_hex(8), itertools.count()
+
+
+os.register_at_fork(after_in_child=_RequestIds.reseed)
+
+
+def request_id_for(incoming: str | None) -> str:
+    """The caller's ``X-Request-ID`` when it is sane, else a new id."""
+    if incoming and SANE_REQUEST_ID.match(incoming):
+        return incoming
+    return f"{_RequestIds.prefix}{next(_RequestIds.counter) & 0xFFFFFFFFFFFFFFFF:016x}"
+
+
+def log_access(
+    level: int,
+    *,
+    method: str,
+    path: str,
+    status: int,
+    seconds: float,
+    remote_addr: str,
+    user_agent: str,
+    **extra: object,
+) -> None:
+    """One access-log line (the path only: query strings carry codes, states and tokens)."""
+    if not access_log.isEnabledFor(level):
+        return
+    duration_ms = round(seconds * 1000, 1)
+    access_log.log(
+        level,
+        "%s %s %s %sms",
+        method,
+        path,
+        status,
+        duration_ms,
+        extra={
+            "method": method,
+            "path": path,
+            "status": status,
+            "duration_ms": duration_ms,
+            "remote_addr": remote_addr,
+            "user_agent": user_agent[:200],
+            **extra,
+        },
+    )
 
 
 def _trusted(address: str, networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> bool:
@@ -68,8 +126,7 @@ class RequestContextMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        incoming = str(request.META.get("HTTP_X_REQUEST_ID", ""))
-        rid = incoming if SANE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        rid = request_id_for(request.META.get("HTTP_X_REQUEST_ID"))
         token = request_id.set(rid)
         try:
             address = client_address(request)
@@ -87,26 +144,14 @@ class RequestContextMiddleware:
     @staticmethod
     def _log(request: HttpRequest, status: int, seconds: float) -> None:
         quiet = request.path_info in OPS_PATHS and status < 400
-        level = logging.DEBUG if quiet else logging.INFO
-        if not access_log.isEnabledFor(level):
-            return
-        duration_ms = round(seconds * 1000, 1)
-        # The path only: query strings carry codes, states and (refused, but sent) tokens.
-        access_log.log(
-            level,
-            "%s %s %s %sms",
-            request.method,
-            request.path,
-            status,
-            duration_ms,
-            extra={
-                "method": request.method,
-                "path": request.path,
-                "status": status,
-                "duration_ms": duration_ms,
-                "remote_addr": request.META.get("REMOTE_ADDR", ""),
-                "user_agent": str(request.META.get("HTTP_USER_AGENT", ""))[:200],
-            },
+        log_access(
+            logging.DEBUG if quiet else logging.INFO,
+            method=str(request.method),
+            path=request.path,
+            status=status,
+            seconds=seconds,
+            remote_addr=str(request.META.get("REMOTE_ADDR", "")),
+            user_agent=str(request.META.get("HTTP_USER_AGENT", "")),
         )
 
 

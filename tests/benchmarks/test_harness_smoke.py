@@ -24,17 +24,16 @@ from tests.postgres_available import available, postgres_url
 ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = [pytest.mark.benchmark_smoke, pytest.mark.postgres]
-
-
-@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed (apt-get install wrk)")
-@pytest.mark.skipif(
+ONCE = pytest.mark.skipif(
     os.environ.get("TEST_DATABASE") == "postgres",
     reason="runs in the SQLite pass (the same test; once is enough)",
 )
-def test_quick_run_against_the_bridge_prints_a_table_and_saves_json(tmp_path):
+
+
+def run_benchmark(script: str, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """``benchmarks/<script>`` as a person runs it, on the test PostgreSQL server; must succeed."""
     if not available():
-        pytest.skip("PostgreSQL is not reachable (the harness puts the bridge and the legacy table on it)")
-    out = tmp_path / "figures.json"
+        pytest.skip("PostgreSQL is not reachable (the benchmarks put their databases on it)")
     env = {
         k: v
         for k, v in os.environ.items()
@@ -42,24 +41,32 @@ def test_quick_run_against_the_bridge_prints_a_table_and_saves_json(tmp_path):
     }
     env["BENCH_POSTGRES_URL"] = postgres_url()
     result = subprocess.run(
-        [
-            sys.executable,
-            "benchmarks/side_by_side.py",
-            "--quick",
-            "--peers",
-            "bridge",
-            "--quiet-wait",
-            "0",
-            "--json",
-            str(out),
-        ],
+        [sys.executable, f"benchmarks/{script}", *args],
         cwd=ROOT,
         env=env,
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=timeout,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result
+
+
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed (apt-get install wrk)")
+@ONCE
+def test_quick_run_against_the_bridge_prints_a_table_and_saves_json(tmp_path):
+    out = tmp_path / "figures.json"
+    result = run_benchmark(
+        "side_by_side.py",
+        "--quick",
+        "--peers",
+        "bridge",
+        "--quiet-wait",
+        "0",
+        "--json",
+        str(out),
+        timeout=600,
+    )
 
     table = result.stdout
     assert "endpoint" in table and "idp-bridge" in table and "vs ceil" in table
@@ -79,42 +86,10 @@ def test_quick_run_against_the_bridge_prints_a_table_and_saves_json(tmp_path):
     assert report["ceilings"]["hash"]["per_second"] > 0
 
 
-def _bench_env() -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("BRIDGE_", "LEGACY_", "DJANGO_", "DATABASE_"))
-    }
-    env["BENCH_POSTGRES_URL"] = postgres_url()
-    return env
-
-
-@pytest.mark.skipif(
-    os.environ.get("TEST_DATABASE") == "postgres",
-    reason="runs in the SQLite pass (the same test; once is enough)",
-)
+@ONCE
 def test_request_cost_walks_a_login_and_the_token_path_and_prints_cpu_per_step(tmp_path):
-    if not available():
-        pytest.skip("PostgreSQL is not reachable")
     out = tmp_path / "cost.json"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "benchmarks/request_cost.py",
-            "--rounds",
-            "2",
-            "--peers",
-            "bridge",
-            "--json",
-            str(out),
-        ],
-        cwd=ROOT,
-        env=_bench_env(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    result = run_benchmark("request_cost.py", "--rounds", "2", "--peers", "bridge", "--json", str(out))
     assert "a login costs" in result.stdout
     steps = json.loads(out.read_text())["peers"]["bridge"]
     assert set(steps) == {
@@ -132,31 +107,9 @@ def test_request_cost_walks_a_login_and_the_token_path_and_prints_cpu_per_step(t
     assert all(step["server_ms"] > 0 for step in steps.values())
 
 
-@pytest.mark.skipif(
-    os.environ.get("TEST_DATABASE") == "postgres",
-    reason="runs in the SQLite pass (the same test; once is enough)",
-)
+@ONCE
 def test_durable_floor_measures_rotations_with_and_without_the_signature(tmp_path):
-    if not available():
-        pytest.skip("PostgreSQL is not reachable")
     out = tmp_path / "floor.json"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "benchmarks/durable_floor.py",
-            "--seconds",
-            "0.5",
-            "--concurrency",
-            "4",
-            "--json",
-            str(out),
-        ],
-        cwd=ROOT,
-        env=_bench_env(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    run_benchmark("durable_floor.py", "--seconds", "0.5", "--concurrency", "4", "--json", str(out))
     report = json.loads(out.read_text())
     assert report["transactions_per_second"] > 0 and report["transactions_with_rs256_per_second"] > 0

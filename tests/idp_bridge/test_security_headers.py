@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
-import subprocess
-import sys
 
 import pytest
 from django.urls import reverse
 
-from tests.idp_bridge.test_checks import GOOD_ENV, ROOT
+from tests.idp_bridge.test_checks import ROOT
+from tests.ops.test_settings import settings_values
 
 TEMPLATES = sorted((ROOT / "templates").rglob("*.html"))
 INLINE = {
@@ -59,28 +57,12 @@ def test_a_logo_on_another_https_host_is_the_only_foreign_image_allowed(settings
 
 
 def test_production_cookies_are_secure_httponly_samesite_and_hsts_is_a_year(tmp_path):
-    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith(("BRIDGE_", "DJANGO_"))}
-    env |= GOOD_ENV | {
-        "BRIDGE_STATE_DIR": str(tmp_path),
-        "LEGACY_DATABASE_URL": f"sqlite:///{tmp_path / 'portal.db'}",
-        "DJANGO_SETTINGS_MODULE": "idp_bridge.settings",
-    }
     names = [
         "SESSION_COOKIE_SECURE", "SESSION_COOKIE_HTTPONLY", "SESSION_COOKIE_SAMESITE",
         "CSRF_COOKIE_SECURE", "CSRF_COOKIE_HTTPONLY", "CSRF_COOKIE_SAMESITE",
         "LANGUAGE_COOKIE_SECURE", "SECURE_HSTS_SECONDS", "SECURE_SSL_REDIRECT", "DEBUG",
     ]  # fmt: skip
-    code = f"import json; from django.conf import settings as s; print(json.dumps({{n: getattr(s, n) for n in {names!r}}}))"
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    loaded = json.loads(result.stdout)
+    loaded = settings_values(tmp_path, names)
     assert loaded == {
         "SESSION_COOKIE_SECURE": True,
         "SESSION_COOKIE_HTTPONLY": True,

@@ -20,8 +20,8 @@ def demo_portal(tmp_path):
     return tmp_path
 
 
-def production_settings(tmp_path, **overrides: str) -> dict:
-    """The settings module as gunicorn loads it, with this environment and nothing else."""
+def settings_values(tmp_path, names: list[str], **overrides: str) -> dict:
+    """Settings ``names`` as gunicorn would load them, with this environment and nothing else."""
     env = {
         k: v
         for k, v in os.environ.items()
@@ -35,8 +35,7 @@ def production_settings(tmp_path, **overrides: str) -> dict:
     env |= overrides
     code = (
         "import json; from django.conf import settings as s; "
-        "print(json.dumps({'db': s.DATABASES['default'], 'caches': s.CACHES, 'debug': s.DEBUG, "
-        "'middleware': s.MIDDLEWARE, 'log_format': s.BRIDGE_LOG_FORMAT}, default=str))"
+        f"print(json.dumps({{n: getattr(s, n) for n in {names!r}}}, default=str))"
     )
     result = subprocess.run(
         [sys.executable, "-c", code],
@@ -48,6 +47,19 @@ def production_settings(tmp_path, **overrides: str) -> dict:
         check=True,
     )
     return json.loads(result.stdout)
+
+
+def production_settings(tmp_path, **overrides: str) -> dict:
+    loaded = settings_values(
+        tmp_path, ["DATABASES", "CACHES", "DEBUG", "MIDDLEWARE", "BRIDGE_LOG_FORMAT"], **overrides
+    )
+    return {
+        "db": loaded["DATABASES"]["default"],
+        "caches": loaded["CACHES"],
+        "debug": loaded["DEBUG"],
+        "middleware": loaded["MIDDLEWARE"],
+        "log_format": loaded["BRIDGE_LOG_FORMAT"],
+    }
 
 
 def test_postgresql_gets_a_connection_pool_sized_by_the_environment(tmp_path):
